@@ -1,0 +1,112 @@
+"""A local stand-in for the Hacker News Algolia search API, for tests and benchmarks.
+
+It listens on 127.0.0.1 only and can answer normally, slowly, with a 500, with malformed
+JSON, or not at all, so the backend's failure handling is exercised over real HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+MODES = ("normal", "error", "malformed", "hang")
+
+
+def default_hits(query: str) -> list[dict]:
+    """Algolia-shaped hits, including ones the backend must drop (no title, no url)."""
+    return [
+        {"objectID": "1", "title": f"{query} one", "url": "https://example.com/1"},
+        {"objectID": "2", "title": None, "url": "https://example.com/2"},
+        {"objectID": "3", "title": f"{query} three", "url": ""},
+        {"objectID": "4", "title": f"{query} four", "url": "https://example.com/4"},
+        {"objectID": "5", "story_title": "comment", "url": None},
+    ]
+
+
+@dataclass
+class FakeUpstream:
+    """Context manager: `with FakeUpstream() as up: up.url` is the search endpoint."""
+
+    mode: str = "normal"
+    delay_seconds: float = 0.0
+    hits: "callable" = default_hits
+    requests: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/api/v1/search"
+
+    @property
+    def call_count(self) -> int:
+        with self._lock:
+            return len(self.requests)
+
+    def set_mode(self, mode: str, delay_seconds: float | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r} is not one of {MODES}")
+        self.mode = mode
+        if delay_seconds is not None:
+            self.delay_seconds = delay_seconds
+
+    def __enter__(self) -> "FakeUpstream":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self, port: int = 0) -> None:
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:  # keep test output clean
+                pass
+
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                query = parse_qs(parts.query)
+                with upstream._lock:
+                    upstream.requests.append({"path": parts.path, "query": query})
+                if upstream.mode == "hang":
+                    upstream._stop.wait(60)
+                    return
+                if upstream.delay_seconds:
+                    upstream._stop.wait(upstream.delay_seconds)
+                if upstream.mode == "error":
+                    self._send(500, b'{"message":"upstream exploded"}')
+                elif upstream.mode == "malformed":
+                    self._send(200, b'{"hits": [')
+                else:
+                    topic = query.get("query", [""])[0]
+                    body = json.dumps({"hits": upstream.hits(topic), "query": topic})
+                    self._send(200, body.encode())
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
