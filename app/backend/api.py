@@ -1,0 +1,86 @@
+"""The HTTP routes: the public contract, the probes and the metrics scrape."""
+
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIBlueprint, abort
+from flask import Response, current_app
+
+from . import metrics
+from .cache import CacheStatus, FollowerTimeout
+from .contents import MAX_TOPIC_LENGTH, ContentsService
+from .schemas import Contents, Status
+from .upstream import UpstreamError, UpstreamTimeout
+
+log = logging.getLogger(__name__)
+
+bp = APIBlueprint("api", __name__, tag="Contents")
+
+_UPSTREAM_ERRORS = {
+    400: f"The topic is empty, blank or longer than {MAX_TOPIC_LENGTH} characters.",
+    502: "The upstream search API failed (error status, malformed answer, unreachable) "
+    "and no earlier answer for the topic is cached.",
+    504: "The upstream search API did not answer in time and no earlier answer is cached.",
+}
+
+
+@bp.get("/contents/<path:topic>")
+@bp.output(Contents, description="Hacker News stories for the topic. The `X-Cache` header "
+           "says `hit`, `miss` or `stale` (upstream failed: the last good answer is served).")
+@bp.doc(summary="Search Hacker News stories for a topic", responses=_UPSTREAM_ERRORS)
+def contents(topic: str):
+    if not topic.strip() or len(topic) > MAX_TOPIC_LENGTH:
+        abort(400, message=f"topic must be 1 to {MAX_TOPIC_LENGTH} characters and not blank",
+              detail={"topic": {"length": len(topic)}})
+    service: ContentsService = current_app.extensions["contents"]
+    try:
+        body, status = service.lookup(topic)
+    except (UpstreamTimeout, FollowerTimeout) as exc:
+        _count_failed_miss(topic, exc)
+        abort(504, message="the upstream search API timed out")
+    except UpstreamError as exc:
+        _count_failed_miss(topic, exc)
+        abort(502, message="the upstream search API failed")
+    metrics.CACHE_LOOKUPS.labels(result=status.value).inc()
+    if status is CacheStatus.STALE:
+        log.warning("upstream failed; serving the last good answer", extra={"topic": topic})
+    response = Response(body, mimetype="application/json")
+    response.headers["X-Cache"] = status.value
+    return response
+
+
+def _count_failed_miss(topic: str, exc: Exception) -> None:
+    metrics.CACHE_LOOKUPS.labels(result=CacheStatus.MISS.value).inc()
+    log.warning("upstream failed with nothing cached: %s", exc, extra={"topic": topic})
+
+
+@bp.get("/contents/", strict_slashes=False)
+@bp.doc(hide=True)
+def empty_topic():
+    # `/contents/` never reaches the route above (a path parameter is never empty), so the
+    # empty topic is answered here with the same 400 a blank one gets.
+    abort(400, message=f"topic must be 1 to {MAX_TOPIC_LENGTH} characters and not blank",
+          detail={"topic": {"length": 0}})
+
+
+@bp.get("/healthz")
+@bp.output(Status, description="The process is alive.")
+@bp.doc(tags=["Probes"], summary="Liveness probe")
+def healthz():
+    return {"status": "alive"}
+
+
+@bp.get("/readyz")
+@bp.output(Status, description="The app can serve requests. The upstream is not called: "
+           "an upstream outage is served from cache or answered 502/504, never by unreadiness.")
+@bp.doc(tags=["Probes"], summary="Readiness probe")
+def readyz():
+    return {"status": "ready"}
+
+
+@bp.get("/metrics")
+@bp.doc(hide=True)
+def prometheus_metrics():
+    payload, content_type = metrics.render()
+    return Response(payload, content_type=content_type)

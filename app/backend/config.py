@@ -1,0 +1,137 @@
+"""Settings read from environment variables and validated once, at start-up.
+
+A bad value stops the process with a message naming the variable, the value it had and
+what is accepted, instead of surfacing later as a confusing runtime failure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+DEFAULT_UPSTREAM_URL = "https://hn.algolia.com/api/v1/search"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the service cannot run with."""
+
+
+def _read(
+    env: Mapping[str, str],
+    name: str,
+    default: T,
+    parse: Callable[[str], T],
+    accepted: str,
+    check: Callable[[T], bool] = lambda _: True,
+) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = parse(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or not check(value):
+        raise ConfigError(f"{name}={raw!r} is invalid: expected {accepted}")
+    return value
+
+
+def _int(env, name, default, low, high):
+    return _read(env, name, default, int, f"an integer from {low} to {high}",
+                 lambda v: low <= v <= high)
+
+
+def _seconds(env, name, default, low, high):
+    return _read(env, name, default, float, f"a number of seconds from {low} to {high}",
+                 lambda v: low <= v <= high)
+
+
+def _http_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(raw)
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(raw)
+    return level
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the Flask application needs to run."""
+
+    upstream_url: str = DEFAULT_UPSTREAM_URL
+    upstream_connect_timeout: float = 1.0
+    upstream_read_timeout: float = 3.0
+    # Retries cover connection errors and 5xx only: a read timeout is not retried, so a
+    # hanging upstream costs one read timeout, not (retries + 1) of them.
+    upstream_retries: int = 2
+    # Algolia allows 10,000 requests per hour per IP; a minute of freshness keeps even a
+    # busy pod far below that for a realistic topic mix.
+    cache_ttl: float = 60.0
+    cache_max_topics: int = 10_000
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        return cls(
+            upstream_url=_read(env, "UPSTREAM_URL", DEFAULT_UPSTREAM_URL, _http_url,
+                               "an http:// or https:// URL with a host"),
+            upstream_connect_timeout=_seconds(env, "UPSTREAM_CONNECT_TIMEOUT_SECONDS",
+                                              cls.upstream_connect_timeout, 0.01, 60),
+            upstream_read_timeout=_seconds(env, "UPSTREAM_READ_TIMEOUT_SECONDS",
+                                           cls.upstream_read_timeout, 0.01, 60),
+            upstream_retries=_int(env, "UPSTREAM_RETRIES", cls.upstream_retries, 0, 5),
+            cache_ttl=_seconds(env, "CACHE_TTL_SECONDS", cls.cache_ttl, 1, 86_400),
+            cache_max_topics=_int(env, "CACHE_MAX_TOPICS", cls.cache_max_topics, 1, 1_000_000),
+            log_level=_read(env, "LOG_LEVEL", cls.log_level, _log_level,
+                            f"one of {', '.join(LOG_LEVELS)}"),
+        )
+
+    @property
+    def upstream_worst_case_seconds(self) -> float:
+        """Longest one upstream fetch can take, retries and their backoff included."""
+        attempts = self.upstream_retries + 1
+        return attempts * (self.upstream_connect_timeout + self.upstream_read_timeout) + attempts
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What gunicorn needs; read by gunicorn.conf.py in the master process."""
+
+    port: int = 8080
+    workers: int = 2
+    threads: int = 8
+    # Must exceed the slowest legitimate request (an upstream fetch with its retries).
+    timeout: int = 30
+    # Below Kubernetes' default 30 s terminationGracePeriodSeconds, so in-flight requests
+    # finish before the kubelet escalates to SIGKILL.
+    graceful_timeout: int = 20
+    keepalive: int = 5
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "ServerSettings":
+        env = os.environ if env is None else env
+        settings = cls(
+            port=_int(env, "PORT", cls.port, 1, 65_535),
+            workers=_int(env, "WEB_CONCURRENCY", cls.workers, 1, 64),
+            threads=_int(env, "GUNICORN_THREADS", cls.threads, 1, 256),
+            timeout=_int(env, "GUNICORN_TIMEOUT", cls.timeout, 1, 3_600),
+            graceful_timeout=_int(env, "GUNICORN_GRACEFUL_TIMEOUT", cls.graceful_timeout, 1, 3_600),
+            keepalive=_int(env, "GUNICORN_KEEPALIVE", cls.keepalive, 0, 600),
+            log_level=_read(env, "LOG_LEVEL", cls.log_level, _log_level,
+                            f"one of {', '.join(LOG_LEVELS)}"),
+        )
+        return settings

@@ -1,0 +1,41 @@
+"""Topic lookups: the upstream search behind the topic cache, answered as ready JSON bytes.
+
+Caching the serialised body (not the stories) keeps a cache hit down to a dictionary
+lookup, which is what most requests are.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .cache import CacheStatus, TopicCache
+from .config import Settings
+from .upstream import SearchClient
+
+MAX_TOPIC_LENGTH = 200
+
+
+class ContentsService:
+    def __init__(self, settings: Settings, pool_size: int = 16) -> None:
+        self._client = SearchClient(
+            settings.upstream_url,
+            connect_timeout=settings.upstream_connect_timeout,
+            read_timeout=settings.upstream_read_timeout,
+            retries=settings.upstream_retries,
+            pool_size=pool_size,
+        )
+        self._cache: TopicCache[bytes] = TopicCache(
+            ttl=settings.cache_ttl,
+            max_topics=settings.cache_max_topics,
+            # A waiter never outwaits the leader's own worst case by much.
+            wait_timeout=settings.upstream_worst_case_seconds + 1,
+        )
+
+    def lookup(self, topic: str) -> tuple[bytes, CacheStatus]:
+        """The JSON body for `topic`; raises UpstreamError/FollowerTimeout with nothing cached."""
+        return self._cache.get(topic, lambda: self._fetch(topic))
+
+    def _fetch(self, topic: str) -> bytes:
+        stories = self._client.search(topic)
+        outcome = [{"id": s.id, "title": s.title, "url": s.url} for s in stories]
+        return json.dumps({"outcome": outcome}, ensure_ascii=False).encode()
