@@ -36,6 +36,7 @@ class FakeUpstream:
     requests: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self._queued_modes: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -58,6 +59,18 @@ class FakeUpstream:
         if delay_seconds is not None:
             self.delay_seconds = delay_seconds
 
+    def queue_modes(self, *modes: str) -> None:
+        """Answer the next requests in these modes, one each, then fall back to `mode`."""
+        for mode in modes:
+            if mode not in MODES:
+                raise ValueError(f"mode {mode!r} is not one of {MODES}")
+        with self._lock:
+            self._queued_modes.extend(modes)
+
+    def _next_mode(self) -> str:
+        with self._lock:
+            return self._queued_modes.pop(0) if self._queued_modes else self.mode
+
     def __enter__(self) -> "FakeUpstream":
         self.start()
         return self
@@ -79,14 +92,15 @@ class FakeUpstream:
                 query = parse_qs(parts.query)
                 with upstream._lock:
                     upstream.requests.append({"path": parts.path, "query": query})
-                if upstream.mode == "hang":
+                mode = upstream._next_mode()
+                if mode == "hang":
                     upstream._stop.wait(60)
                     return
                 if upstream.delay_seconds:
                     upstream._stop.wait(upstream.delay_seconds)
-                if upstream.mode == "error":
+                if mode == "error":
                     self._send(500, b'{"message":"upstream exploded"}')
-                elif upstream.mode == "malformed":
+                elif mode == "malformed":
                     self._send(200, b'{"hits": [')
                 else:
                     topic = query.get("query", [""])[0]
@@ -102,7 +116,10 @@ class FakeUpstream:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval makes stop() (server.shutdown) take milliseconds, not 0.5 s.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
