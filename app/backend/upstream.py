@@ -53,8 +53,9 @@ class SearchClient:
             connect=retries,
             status=retries,
             # A read timeout is not retried: the upstream is up but slow, and repeating the
-            # wait would hold the client for several read timeouts.
-            read=0,
+            # wait would hold the client for several read timeouts. False rather than 0 makes
+            # it surface as requests' ReadTimeout instead of a generic ConnectionError.
+            read=False,
             other=0,
             allowed_methods=frozenset({"GET"}),
             status_forcelist=RETRIED_STATUSES,
