@@ -1,0 +1,166 @@
+"""The per-topic cache: freshness, bounds, coalescing of concurrent misses, stale on error."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from backend import create_app
+from backend.cache import CacheStatus, FollowerTimeout, TopicCache
+from backend.config import Settings
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def failing():
+    raise ConnectionError("upstream down")
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def cache(clock):
+    return TopicCache(ttl=60, max_topics=2, wait_timeout=5, clock=clock)
+
+
+def test_a_first_lookup_is_a_miss_that_fetches(cache):
+    assert cache.get("rust", lambda: "fetched") == ("fetched", CacheStatus.MISS)
+
+
+def test_a_fresh_entry_is_a_hit_without_fetching(cache, clock):
+    cache.get("rust", lambda: "first")
+    clock.now += 59
+
+    assert cache.get("rust", failing) == ("first", CacheStatus.HIT)
+
+
+def test_an_expired_entry_is_fetched_again(cache, clock):
+    cache.get("rust", lambda: "first")
+    clock.now += 60
+
+    assert cache.get("rust", lambda: "second") == ("second", CacheStatus.MISS)
+
+
+def test_the_last_good_value_is_served_stale_when_a_refresh_fails(cache, clock):
+    cache.get("rust", lambda: "first")
+    clock.now += 3600
+
+    assert cache.get("rust", failing) == ("first", CacheStatus.STALE)
+
+
+def test_a_failed_fetch_with_nothing_cached_raises_its_error(cache):
+    with pytest.raises(ConnectionError):
+        cache.get("rust", failing)
+
+
+def test_the_least_recently_used_topic_is_evicted_beyond_the_bound(cache):
+    cache.get("a", lambda: "a")
+    cache.get("b", lambda: "b")
+    cache.get("a", failing)  # a hit: "a" is now the most recently used
+    cache.get("c", lambda: "c")
+
+    assert len(cache) == 2
+    assert cache.get("a", failing) == ("a", CacheStatus.HIT)
+    with pytest.raises(ConnectionError):
+        cache.get("b", failing)
+
+
+def _concurrently(n, call):
+    with ThreadPoolExecutor(n) as pool:
+        futures = [pool.submit(call) for _ in range(n)]
+        return [f.result() for f in futures]
+
+
+def test_concurrent_misses_for_one_topic_share_a_single_fetch(cache):
+    calls = []
+    release = threading.Event()
+
+    def slow_fetch():
+        calls.append(1)
+        release.wait(5)
+        return "value"
+
+    # Release the leader only after the other callers have had time to queue behind it.
+    threading.Timer(0.3, release.set).start()
+    results = _concurrently(8, lambda: cache.get("rust", slow_fetch))
+
+    assert len(calls) == 1
+    assert results == [("value", CacheStatus.MISS)] * 8
+
+
+def test_concurrent_misses_all_receive_the_single_fetch_error(cache):
+    calls = []
+
+    def slow_failure():
+        calls.append(1)
+        threading.Event().wait(0.3)
+        raise ConnectionError("down")
+
+    def lookup():
+        try:
+            cache.get("rust", slow_failure)
+        except ConnectionError:
+            return "raised"
+
+    assert _concurrently(6, lookup) == ["raised"] * 6
+    assert len(calls) == 1
+
+
+def test_a_waiter_gives_up_after_its_wait_timeout(clock):
+    cache = TopicCache(ttl=60, max_topics=2, wait_timeout=0.2, clock=clock)
+    release = threading.Event()
+    leader = threading.Thread(target=cache.get, args=("rust", lambda: release.wait(5)))
+    leader.start()
+    try:
+        threading.Event().wait(0.05)  # let the leader register its fetch
+        with pytest.raises(FollowerTimeout):
+            cache.get("rust", lambda: "never called")
+    finally:
+        release.set()
+        leader.join()
+
+
+# Through the HTTP interface.
+
+
+def test_a_repeated_topic_is_served_from_cache(client, upstream):
+    first = client.get("/contents/rust")
+    second = client.get("/contents/rust")
+
+    assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("miss", "hit")
+    assert second.get_json() == first.get_json()
+    assert upstream.call_count == 1
+
+
+def test_concurrent_requests_for_a_new_topic_make_one_upstream_call(client, upstream):
+    upstream.delay_seconds = 0.3
+
+    statuses = _concurrently(8, lambda: client.get("/contents/rust").status_code)
+
+    assert statuses == [200] * 8
+    assert upstream.call_count == 1
+
+
+def test_an_upstream_failure_after_expiry_serves_the_stale_answer_marked_stale(settings, upstream):
+    client = create_app(Settings(**{**settings.__dict__, "cache_ttl": 1})).test_client()
+    fresh = client.get("/contents/rust").get_json()
+    upstream.set_mode("error")
+    threading.Event().wait(1.05)
+
+    response = client.get("/contents/rust")
+
+    assert response.status_code == 200
+    assert response.headers["X-Cache"] == "stale"
+    assert response.get_json() == fresh
+    assert upstream.call_count == 4  # the first fetch, then a failed one with its two retries

@@ -1,0 +1,75 @@
+"""Settings come from environment variables and are validated with errors that say what to fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend import create_app
+from backend.config import DEFAULT_UPSTREAM_URL, ConfigError, ServerSettings, Settings
+
+
+def test_defaults_apply_when_nothing_is_set():
+    settings = Settings.from_env({})
+
+    assert settings.upstream_url == DEFAULT_UPSTREAM_URL == "https://hn.algolia.com/api/v1/search"
+    assert (settings.cache_ttl, settings.cache_max_topics, settings.upstream_retries) == (60, 10_000, 2)
+
+
+def test_server_listens_on_port_8080_by_default():
+    assert ServerSettings.from_env({}).port == 8080
+
+
+def test_values_are_read_from_the_environment():
+    settings = Settings.from_env({
+        "UPSTREAM_URL": "http://127.0.0.1:9/search",
+        "UPSTREAM_CONNECT_TIMEOUT_SECONDS": "0.25",
+        "UPSTREAM_READ_TIMEOUT_SECONDS": "2",
+        "UPSTREAM_RETRIES": "0",
+        "CACHE_TTL_SECONDS": "30",
+        "CACHE_MAX_TOPICS": "5",
+        "LOG_LEVEL": "debug",
+    })
+
+    assert settings == Settings("http://127.0.0.1:9/search", 0.25, 2.0, 0, 30.0, 5, "DEBUG")
+
+
+def test_an_empty_variable_means_its_default():
+    assert Settings.from_env({"CACHE_TTL_SECONDS": ""}).cache_ttl == 60
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("UPSTREAM_URL", "ftp://example.com", "an http:// or https:// URL with a host"),
+        ("UPSTREAM_URL", "https://", "an http:// or https:// URL with a host"),
+        ("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "0", "a number of seconds from 0.01 to 60"),
+        ("UPSTREAM_READ_TIMEOUT_SECONDS", "soon", "a number of seconds from 0.01 to 60"),
+        ("UPSTREAM_RETRIES", "6", "an integer from 0 to 5"),
+        ("UPSTREAM_RETRIES", "1.5", "an integer from 0 to 5"),
+        ("CACHE_TTL_SECONDS", "-1", "a number of seconds from 1 to 86400"),
+        ("CACHE_MAX_TOPICS", "0", "an integer from 1 to 1000000"),
+        ("LOG_LEVEL", "loud", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    ],
+)
+def test_a_bad_value_is_reported_with_the_variable_the_value_and_what_is_accepted(name, value, accepted):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({name: value})
+
+    assert str(error.value) == f"{name}={value!r} is invalid: expected {accepted}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "0"), ("PORT", "65536"), ("WEB_CONCURRENCY", "zero"), ("GUNICORN_THREADS", "0"),
+     ("GUNICORN_TIMEOUT", "0"), ("GUNICORN_GRACEFUL_TIMEOUT", "-5"), ("GUNICORN_KEEPALIVE", "x")],
+)
+def test_a_bad_server_value_names_the_variable(name, value):
+    with pytest.raises(ConfigError, match=f"^{name}="):
+        ServerSettings.from_env({name: value})
+
+
+def test_the_app_factory_validates_the_environment(monkeypatch):
+    monkeypatch.setenv("CACHE_MAX_TOPICS", "lots")
+
+    with pytest.raises(ConfigError, match="CACHE_MAX_TOPICS='lots'"):
+        create_app()
