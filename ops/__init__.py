@@ -1,0 +1,1 @@
+"""Operations tooling for the backend-on-eks stack: `python -m ops <command>`."""

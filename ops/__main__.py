@@ -1,0 +1,156 @@
+"""Command line: `python -m ops <command> ...`.
+
+Each command registers its own subparser and handler, so adding one touches only its own
+`register_*` function and the list in `build_parser`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ops.endpoint import TOPIC
+from ops.outputs import OutputsError, StackOutputs, load_outputs_file, load_stack_outputs
+from ops.verify import Options, verify
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Exit codes: 0 all checks passed, 1 a check failed, 2 the command could not run as asked.
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ops", description="Operations commands for the backend-on-eks stack."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register_verify(commands)
+    return parser
+
+
+def register_verify(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "verify",
+        help="check a deployed stack: nodes, rollout, pods, events, image digest, HTTP",
+        description=(
+            "Check a deployed stack: nodes ready, Deployment rolled out, pods and their latest "
+            "events, the image digest the pods run against the one the stack built, and the "
+            "backend's /readyz and /contents/<topic>. Exits 1 with one line per problem."
+        ),
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", type=_stack_name, help="stack to read outputs from (needs the pulumi CLI)")
+    source.add_argument(
+        "--outputs-file",
+        type=Path,
+        metavar="PATH",
+        help="JSON from `pulumi stack output --json --show-secrets` (no pulumi CLI needed)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_bounded_float("--timeout", 1, 3600),
+        default=300.0,
+        metavar="SECONDS",
+        help="how long to wait for the rollout to complete (default: 300)",
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=_bounded_float("--poll-interval", 0.05, 60),
+        default=2.0,
+        metavar="SECONDS",
+        help="pause between rollout checks (default: 2)",
+    )
+    parser.add_argument(
+        "--topic",
+        type=_topic,
+        default="python",
+        help="topic for the GET /contents/<topic> check (default: python)",
+    )
+    parser.add_argument(
+        "--events",
+        type=_bounded_int("--events", 0, 50),
+        default=5,
+        metavar="N",
+        help="latest events to show per pod (default: 5)",
+    )
+    parser.add_argument(
+        "--http-timeout",
+        type=_bounded_float("--http-timeout", 1, 300),
+        default=15.0,
+        metavar="SECONDS",
+        help="timeout of each HTTP check (default: 15)",
+    )
+    parser.set_defaults(handler=run_verify)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    try:
+        outputs = read_outputs(args)
+    except OutputsError as error:
+        print(f"verify: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    options = Options(
+        timeout=args.timeout,
+        poll_interval=args.poll_interval,
+        topic=args.topic,
+        events_per_pod=args.events,
+        http_timeout=args.http_timeout,
+    )
+    report = verify(outputs, options, sys.stdout, sys.stderr)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def read_outputs(args: argparse.Namespace) -> StackOutputs:
+    if args.outputs_file is not None:
+        return load_outputs_file(args.outputs_file)
+    return load_stack_outputs(args.stack, REPO_ROOT)
+
+
+def _stack_name(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("--stack is empty; expected a stack name such as 'dev'")
+    return value.strip()
+
+
+def _topic(value: str) -> str:
+    if not TOPIC.match(value):
+        raise argparse.ArgumentTypeError(
+            f"--topic {value!r} is not accepted; expected 1-64 letters, digits, '.', '_' or '-'"
+        )
+    return value
+
+
+def _bounded_float(flag: str, low: float, high: float):
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{flag} {value!r} is not a number in {low:g}-{high:g}")
+        return number
+
+    return parse
+
+
+def _bounded_int(flag: str, low: int, high: int):
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"{flag} {value!r} is not an integer in {low}-{high}")
+        return number
+
+    return parse
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

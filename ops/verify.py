@@ -1,0 +1,294 @@
+"""Checks a deployed stack the way the tutorial checks it by hand in the EKS console.
+
+Nodes, then the Deployment's rollout (waited for, bounded), its pods and their latest events,
+the image digest they run against the one the stack built, and finally the backend over HTTP.
+Every problem becomes one line in `Report.failures`; the report is printed as it is gathered so
+a slow step never hides the ones before it.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timezone
+from dataclasses import dataclass, field
+from typing import Callable, TextIO
+
+from kubernetes import client
+
+from ops import health, table
+from ops.cluster import Cluster, ClusterError, PodEvent, selector_string
+from ops.endpoint import DirectEndpoint, Endpoint, ProxyEndpoint, check_contents, check_readiness
+from ops.outputs import StackOutputs
+from ops.progress import Progress
+
+
+@dataclass(frozen=True)
+class Options:
+    timeout: float = 300.0
+    poll_interval: float = 2.0
+    topic: str = "python"
+    events_per_pod: int = 5
+    http_timeout: float = 15.0
+    api_timeout: float = 15.0
+
+
+@dataclass
+class Report:
+    failures: list[str] = field(default_factory=list)
+    rollout_complete: bool = False
+    # Pod name -> digest its app container runs; what the e2e test checks a rollout against.
+    pod_digests: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def verify(
+    outputs: StackOutputs,
+    options: Options,
+    out: TextIO,
+    err: TextIO,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Report:
+    report = Report()
+    print(
+        f"Stack: cluster {outputs.cluster_name} ({outputs.region}), "
+        f"deployment {outputs.namespace}/{outputs.deployment_name}, image {outputs.image_ref}",
+        file=out,
+    )
+    try:
+        cluster = Cluster.from_kubeconfig(
+            outputs.kubeconfig, outputs.namespace, request_timeout=options.api_timeout
+        )
+    except ClusterError as error:
+        report.failures.append(str(error))
+        _print_verdict(report, out)
+        return report
+    with cluster:
+        _Verification(outputs, options, cluster, report, out, err, sleep).run()
+    _print_verdict(report, out)
+    return report
+
+
+class _Verification:
+    def __init__(self, outputs, options, cluster, report, out, err, sleep):
+        self.outputs: StackOutputs = outputs
+        self.options: Options = options
+        self.cluster: Cluster = cluster
+        self.report: Report = report
+        self.out: TextIO = out
+        self.err: TextIO = err
+        self.sleep = sleep
+
+    def run(self) -> None:
+        try:
+            nodes = self.cluster.nodes()
+        except ClusterError as error:
+            # Nothing else can be read either; say how to get access rather than listing echoes.
+            hint = self.outputs.update_kubeconfig_command
+            self.fail(f"{error}" + (f" (check access with: {hint})" if hint else ""))
+            return
+        self.show_nodes(nodes)
+        self.report.failures.extend(health.node_failures(nodes))
+
+        try:
+            deployment, pods = self.wait_for_rollout()
+        except ClusterError as error:
+            self.fail(str(error))
+            return
+        self.show_pods(pods)
+        self.report.failures.extend(health.pod_failures(_live(pods)))
+        if not pods:
+            self.fail(f"no pods match deployment {deployment.metadata.name}'s selector")
+        self.show_events(pods)
+        self.check_digest(deployment, pods)
+        self.check_http()
+
+    def fail(self, reason: str) -> None:
+        self.report.failures.append(reason)
+
+    def emit(self, section: str) -> None:
+        print(f"\n{section}", file=self.out)
+        self.out.flush()
+
+    def show_nodes(self, nodes: list[client.V1Node]) -> None:
+        rows = []
+        for node in nodes:
+            ready, _ = health.node_ready(node)
+            info = node.status.node_info if node.status else None
+            rows.append(
+                [
+                    node.metadata.name,
+                    "Ready" if ready == "True" else f"NotReady ({ready})",
+                    info.kubelet_version if info else "?",
+                    _address(node, "InternalIP"),
+                ]
+            )
+        self.emit(table.render("NODES", ["NAME", "STATUS", "VERSION", "INTERNAL-IP"], rows))
+
+    def wait_for_rollout(self) -> tuple[client.V1Deployment, list[client.V1Pod]]:
+        name = self.outputs.deployment_name
+        deadline = time.monotonic() + self.options.timeout
+        progress: Progress | None = None
+        while True:
+            deployment = self.cluster.deployment(name)
+            pods = self.cluster.pods(selector_string(deployment.spec.selector))
+            state = health.rollout(deployment)
+            outcome = None
+            if state.complete:
+                outcome = "complete"
+            elif state.deadline_exceeded:
+                outcome = "stuck (ProgressDeadlineExceeded)"
+                self.fail(f"rollout of deployment {name} is stuck: {state.deadline_exceeded}")
+            elif health.pod_failures(_live(pods)):
+                # A container that cannot start will not fix itself within the timeout.
+                outcome = "stopped: a pod cannot start"
+            elif time.monotonic() >= deadline:
+                outcome = f"not complete within {self.options.timeout:g}s"
+                self.fail(
+                    f"rollout of deployment {name} did not complete within "
+                    f"{self.options.timeout:g}s ({state.describe()})"
+                )
+            if outcome:
+                if progress:
+                    progress.finish(outcome)
+                self.show_rollout(name, state, outcome)
+                self.report.rollout_complete = state.complete
+                return deployment, pods
+            if progress is None:
+                progress = Progress(self.err, f"rollout of deployment/{name}", self.options.timeout)
+            progress.update(state.describe())
+            self.sleep(min(self.options.poll_interval, max(deadline - time.monotonic(), 0)))
+
+    def show_rollout(self, name: str, state: health.Rollout, outcome: str) -> None:
+        row = [state.desired, state.updated, state.ready, state.available, outcome]
+        self.emit(
+            table.render(
+                f"ROLLOUT deployment/{name}",
+                ["DESIRED", "UPDATED", "READY", "AVAILABLE", "STATUS"],
+                [row],
+            )
+        )
+
+    def show_pods(self, pods: list[client.V1Pod]) -> None:
+        rows = [
+            [
+                pod.metadata.name,
+                pod.spec.node_name or "-",
+                pod.status.pod_ip or "-",
+                pod.status.phase or "?",
+                health.restarts(pod),
+                health.container_state(pod),
+            ]
+            for pod in pods
+        ]
+        headers = ["NAME", "NODE", "IP", "PHASE", "RESTARTS", "STATE"]
+        self.emit(table.render("PODS", headers, rows))
+
+    def show_events(self, pods: list[client.V1Pod]) -> None:
+        limit = self.options.events_per_pod
+        if limit == 0:
+            return
+        rows = []
+        for pod in pods:
+            try:
+                events = self.cluster.pod_events(pod.metadata.name, limit)
+            except ClusterError as error:
+                self.fail(str(error))
+                continue
+            rows.extend(_event_row(pod.metadata.name, event) for event in events)
+        headers = ["POD", "TIME (UTC)", "TYPE", "REASON", "COUNT", "MESSAGE"]
+        self.emit(table.render(f"EVENTS (latest {limit} per pod)", headers, rows))
+
+    def check_digest(self, deployment: client.V1Deployment, pods: list[client.V1Pod]) -> None:
+        expected = self.outputs.image_digest
+        failures = health.digest_failures(deployment, pods, self.outputs.repository_url, expected)
+        names = {c.name for c in health.app_containers(deployment, self.outputs.repository_url)}
+        rows = []
+        for pod in _live(pods):
+            for status in pod.status.container_statuses or []:
+                if status.name in names:
+                    running = health.digest_of(status.image_id)
+                    self.report.pod_digests[pod.metadata.name] = running
+                    verdict = "match" if running == expected else "MISMATCH"
+                    rows.append([pod.metadata.name, status.name, running or "not pulled", verdict])
+        self.emit(
+            table.render(f"IMAGE (stack built {expected})", ["POD", "CONTAINER", "DIGEST", "CHECK"], rows)
+        )
+        self.report.failures.extend(failures)
+
+    def check_http(self) -> None:
+        endpoint = self.endpoint()
+        if endpoint is None:
+            return
+        checks = [
+            check_readiness(endpoint),
+            check_contents(endpoint, self.options.topic),
+        ]
+        rows = [[f"GET /{c.path}", c.status or "-", "ok" if c.ok else "FAIL", c.detail] for c in checks]
+        self.emit(
+            table.render(f"HTTP via {endpoint.description}", ["REQUEST", "STATUS", "CHECK", "DETAIL"], rows)
+        )
+        for check in checks:
+            if not check.ok:
+                self.fail(f"GET /{check.path} via {endpoint.description}: {check.detail}")
+
+    def endpoint(self) -> Endpoint | None:
+        if self.outputs.service_url:
+            return DirectEndpoint(self.outputs.service_url, self.options.http_timeout)
+        try:
+            service = self.cluster.service(self.outputs.service_name)
+        except ClusterError as error:
+            self.fail(str(error))
+            return None
+        port = _service_port(service, self.outputs.node_port, self.outputs.container_port)
+        if port is None:
+            exposed = ", ".join(
+                f"{p.port}->{p.target_port} (nodePort {p.node_port})" for p in service.spec.ports or []
+            )
+            self.fail(
+                f"service {self.outputs.service_name} exposes no port with nodePort "
+                f"{self.outputs.node_port} or targetPort {self.outputs.container_port} (ports: {exposed})"
+            )
+            return None
+        return ProxyEndpoint(self.cluster, self.outputs.service_name, port, self.options.http_timeout)
+
+
+def _live(pods: list[client.V1Pod]) -> list[client.V1Pod]:
+    return [pod for pod in pods if not pod.metadata.deletion_timestamp]
+
+
+def _service_port(service: client.V1Service, node_port: int, container_port: int) -> int | None:
+    ports = service.spec.ports or []
+    for port in ports:
+        if port.node_port == node_port:
+            return port.port
+    for port in ports:
+        if str(port.target_port) == str(container_port):
+            return port.port
+    return None
+
+
+def _address(node: client.V1Node, kind: str) -> str:
+    for address in (node.status and node.status.addresses) or []:
+        if address.type == kind:
+            return address.address
+    return "-"
+
+
+def _event_row(pod: str, event: PodEvent) -> list[object]:
+    when = event.time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if event.time else "-"
+    message = event.message if len(event.message) <= 100 else event.message[:97] + "..."
+    return [pod, when, event.type, event.reason, event.count, message]
+
+
+def _print_verdict(report: Report, out: TextIO) -> None:
+    if report.ok:
+        print("\nRESULT: OK, every check passed", file=out)
+    else:
+        print(f"\nRESULT: FAILED, {len(report.failures)} problem(s):", file=out)
+        for failure in report.failures:
+            print(f"  - {failure}", file=out)
+    out.flush()
