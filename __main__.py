@@ -1,0 +1,108 @@
+"""backend-on-eks: the Flask backend from source to a running service on Amazon EKS.
+
+Wiring only: settings -> components -> exports. Each component gets just the values it needs,
+and every edge between them is an output passed here, so the graph reads top to bottom.
+"""
+
+from pathlib import Path
+
+import pulumi
+
+import settings
+from components.cluster import Cluster, ClusterArgs
+from components.exposure import NodePortAccess, NodePortAccessArgs
+from components.image import Image, ImageArgs
+from components.network import Network, NetworkArgs
+from components.registry import Registry, RegistryArgs
+from components.workload import Workload, WorkloadArgs
+
+APP_CONTEXT = Path(__file__).parent / "app"
+CONTAINER_PORT = 8080
+
+config = settings.load()
+
+network = Network("network", NetworkArgs(
+    cidr_block=config.vpc_cidr,
+    availability_zone_count=config.availability_zone_count,
+    nat_gateway_strategy=config.nat_gateway_strategy,
+))
+
+cluster = Cluster("cluster", ClusterArgs(
+    cluster_name=config.cluster_name,
+    kubernetes_version=config.kubernetes_version,
+    vpc_id=network.vpc_id,
+    public_subnet_ids=network.public_subnet_ids,
+    private_subnet_ids=network.private_subnet_ids,
+    nodes_in_public_subnets=config.nodes_in_public_subnets,
+    api_public_access_cidrs=config.api_public_access_cidrs,
+    admin_principal_arns=config.admin_principal_arns,
+    node_instance_types=config.node_instance_types,
+    node_ami_type=config.node_ami_type,
+    node_disk_size_gib=config.node_disk_size_gib,
+    node_min_size=config.node_min_size,
+    node_desired_size=config.node_desired_size,
+    node_max_size=config.node_max_size,
+    kms_key_deletion_window_days=config.kms_key_deletion_window_days,
+    deletion_protection=config.cluster_deletion_protection,
+    protect=config.protect_stateful_resources,
+))
+
+# The image depends on the registry alone, so it builds and pushes while the cluster (the
+# longest step, about ten minutes) is still being created.
+registry = Registry("registry", RegistryArgs(
+    repository_name=config.app_name,
+    keep_images=config.ecr_keep_images,
+    force_delete=config.ecr_force_delete,
+    protect=config.protect_stateful_resources,
+))
+
+image = Image("image", ImageArgs(
+    context=str(APP_CONTEXT),
+    platform=config.image_platform,
+    repository_url=registry.repository_url,
+    registry_id=registry.registry_id,
+))
+
+workload = Workload("workload", WorkloadArgs(
+    kubeconfig=cluster.kubeconfig,
+    app_name=config.app_name,
+    namespace=config.namespace,
+    image=image.repo_digest,
+    replicas=config.replicas,
+    node_port=config.node_port,
+    container_port=CONTAINER_PORT,
+    cpu_request=config.container_resources.cpu_request,
+    cpu_limit=config.container_resources.cpu_limit,
+    memory_request=config.container_resources.memory_request,
+    memory_limit=config.container_resources.memory_limit,
+))
+
+access = NodePortAccess("nodeport-access", NodePortAccessArgs(
+    security_group_id=cluster.node_security_group_id,
+    node_port=config.node_port,
+    ingress_cidrs=config.node_port_ingress_cidrs,
+    cluster_name=cluster.cluster_name,
+    nodes_have_public_ips=config.nodes_in_public_subnets,
+    nodes=[cluster.node_group],
+))
+
+pulumi.export("region", config.region)
+pulumi.export("clusterName", cluster.cluster_name)
+pulumi.export("kubeconfig", cluster.kubeconfig)
+pulumi.export("updateKubeconfigCommand", pulumi.Output.concat(
+    "aws eks update-kubeconfig --region ", config.region, " --name ", cluster.cluster_name
+))
+pulumi.export("repositoryUrl", registry.repository_url)
+pulumi.export("imageRef", image.repo_digest)
+pulumi.export("namespace", workload.namespace)
+pulumi.export("deploymentName", workload.deployment_name)
+pulumi.export("serviceName", workload.service_name)
+pulumi.export("nodePort", workload.node_port)
+pulumi.export("containerPort", CONTAINER_PORT)
+if access.service_url is not None:
+    pulumi.export("serviceUrl", access.service_url)
+else:
+    pulumi.export("portForwardCommand", pulumi.Output.concat(
+        "kubectl port-forward --namespace ", workload.namespace, " service/", workload.service_name,
+        f" {CONTAINER_PORT}:{CONTAINER_PORT}",
+    ))

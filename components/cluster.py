@@ -1,0 +1,188 @@
+"""The EKS control plane and the managed node group that runs the backend."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
+# Exactly what a node needs: join the cluster, run the VPC CNI, pull from ECR. Anything more
+# would be reachable from every pod that can reach the instance profile.
+NODE_MANAGED_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+)
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+# AL2023's root device; the settings only admit AL2023 AMI types for this reason.
+ROOT_DEVICE_NAME = "/dev/xvda"
+
+
+@dataclass
+class ClusterArgs:
+    cluster_name: str
+    kubernetes_version: str
+    vpc_id: pulumi.Input[str]
+    public_subnet_ids: pulumi.Input[Sequence[str]]
+    private_subnet_ids: pulumi.Input[Sequence[str]]
+    nodes_in_public_subnets: bool
+    api_public_access_cidrs: Sequence[str]
+    node_instance_types: Sequence[str]
+    node_ami_type: str
+    node_disk_size_gib: int
+    node_min_size: int
+    node_desired_size: int
+    node_max_size: int
+    kms_key_deletion_window_days: int
+    deletion_protection: bool
+    protect: bool
+    admin_principal_arns: Sequence[str] = field(default_factory=tuple)
+
+
+def access_entry_key(principal_arn: str) -> str:
+    """A stable key per principal, so reordering the admin list replaces nothing."""
+    account, resource = principal_arn.split(":")[4], principal_arn.split(":", 5)[5]
+    return re.sub(r"[^A-Za-z0-9-]", "-", f"{account}-{resource}")
+
+
+class Cluster(pulumi.ComponentResource):
+    cluster_name: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    node_security_group_id: pulumi.Output[str]
+    node_role_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend-on-eks:index:Cluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"Envelope encryption of Kubernetes secrets in EKS cluster {args.cluster_name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=args.kms_key_deletion_window_days,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
+        node_role = aws.iam.Role(
+            f"{name}-node-role",
+            description=f"Nodes of EKS cluster {args.cluster_name}",
+            assume_role_policy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": "ec2.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }],
+            }),
+            opts=child,
+        )
+        node_policy_attachments = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy}",
+                role=node_role.name,
+                policy_arn=pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", policy),
+                opts=child,
+            )
+            for policy in NODE_MANAGED_POLICIES
+        ]
+
+        cluster = eks.Cluster(
+            f"{name}-eks",
+            name=args.cluster_name,
+            version=args.kubernetes_version,
+            vpc_id=args.vpc_id,
+            public_subnet_ids=args.public_subnet_ids,
+            private_subnet_ids=args.private_subnet_ids,
+            # Access entries instead of the aws-auth ConfigMap: who may use the cluster is an
+            # AWS API fact, visible and auditable in IAM, and not lost with a bad kubectl edit.
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries={
+                access_entry_key(arn): eks.AccessEntryArgs(
+                    principal_arn=arn,
+                    access_policies={
+                        "cluster-admin": eks.AccessPolicyAssociationArgs(
+                            policy_arn=pulumi.Output.concat(
+                                "arn:", partition, ":eks::aws:cluster-access-policy/", CLUSTER_ADMIN_POLICY
+                            ),
+                            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                        ),
+                    },
+                )
+                for arn in args.admin_principal_arns
+            },
+            # The managed node group below replaces the self-managed default; with the default
+            # security groups skipped, EKS's own cluster security group is the nodes' group.
+            skip_default_node_group=True,
+            skip_default_security_groups=True,
+            endpoint_public_access=True,
+            endpoint_private_access=True,
+            public_access_cidrs=list(args.api_public_access_cidrs),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
+            encryption_config_key_arn=secrets_key.arn,
+            deletion_protection=args.deletion_protection,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
+
+        # pulumi-eks's own `enable_imd_sv2` sets a hop limit of 2, which lets every pod read the
+        # node role's credentials from IMDS. A hop limit of 1 keeps them on the host network.
+        node_template = aws.ec2.LaunchTemplate(
+            f"{name}-node-template",
+            description=f"Nodes of EKS cluster {args.cluster_name}: IMDSv2 only, encrypted root volume",
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name=ROOT_DEVICE_NAME,
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=args.node_disk_size_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                ),
+            ],
+            opts=child,
+        )
+
+        # EKS creates the node role's EC2_LINUX access entry itself for managed node groups.
+        node_group = eks.ManagedNodeGroup(
+            f"{name}-nodes",
+            cluster=cluster,
+            node_role=node_role,
+            subnet_ids=args.public_subnet_ids if args.nodes_in_public_subnets else args.private_subnet_ids,
+            instance_types=list(args.node_instance_types),
+            ami_type=args.node_ami_type,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=args.node_min_size,
+                desired_size=args.node_desired_size,
+                max_size=args.node_max_size,
+            ),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=node_template.id,
+                version=node_template.latest_version.apply(str),
+            ),
+            # Nodes must not try to join before their role may pull images and run the CNI.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=node_policy_attachments),
+        )
+
+        self.cluster_name = pulumi.Output.from_input(args.cluster_name)
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
+        self.node_security_group_id = cluster.cluster_security_group_id
+        self.node_role_arn = node_role.arn
+        self.node_group = node_group
+        self.register_outputs({
+            "cluster_name": self.cluster_name,
+            "kubeconfig": self.kubeconfig,
+            "node_security_group_id": self.node_security_group_id,
+            "node_role_arn": self.node_role_arn,
+        })

@@ -1,0 +1,217 @@
+"""The backend on Kubernetes: namespace, Deployment, NodePort Service and disruption budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+CONTAINER_PORT_NAME = "http"
+# The image's non-root user (app/Dockerfile); numeric so the kubelet can enforce runAsNonRoot.
+RUN_AS_USER = 10001
+# Long enough for the load balancer path (kube-proxy on every node) to drop the pod before it
+# gets SIGTERM, short enough to stay well inside the grace period.
+PRE_STOP_DELAY_SECONDS = 5
+TERMINATION_GRACE_PERIOD_SECONDS = 30
+
+
+@dataclass
+class WorkloadArgs:
+    kubeconfig: pulumi.Input[str]
+    app_name: str
+    namespace: str
+    image: pulumi.Input[str]
+    """An image reference pinned by digest (`repo@sha256:...`), so a new build rolls out."""
+    replicas: int
+    node_port: int
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+    container_port: int = 8080
+    liveness_path: str = "/healthz"
+    readiness_path: str = "/readyz"
+    environment: Mapping[str, str] = field(default_factory=dict)
+    part_of: str = "backend-on-eks"
+
+
+class Workload(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    deployment_name: pulumi.Output[str]
+    service_name: pulumi.Output[str]
+    node_port: pulumi.Output[int]
+
+    def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend-on-eks:index:Workload", name, None, opts)
+
+        # Built from the cluster's own kubeconfig and passed to every object below, so nothing
+        # ever lands in whatever cluster an ambient ~/.kube/config happens to point at.
+        provider = k8s.Provider(
+            f"{name}-provider",
+            kubeconfig=args.kubeconfig,
+            # Lets `pulumi destroy` finish after the cluster is already gone.
+            delete_unreachable=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+
+        selector = {"app": args.app_name}
+        labels = {
+            **selector,
+            "app.kubernetes.io/name": args.app_name,
+            "app.kubernetes.io/component": "backend",
+            "app.kubernetes.io/part-of": args.part_of,
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.namespace,
+                labels={
+                    # The API server rejects any pod here that is not fully locked down.
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                },
+            ),
+            opts=child,
+        )
+        namespace_name = namespace.metadata.name
+
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                replicas=args.replicas,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                revision_history_limit=5,
+                progress_deadline_seconds=300,
+                # Never below the desired count during a rollout: a new pod must be ready
+                # before an old one goes.
+                strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                    type="RollingUpdate",
+                    rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1),
+                ),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    spec=self._pod_spec(args, selector),
+                ),
+            ),
+            opts=child,
+        )
+
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+            spec=k8s.core.v1.ServiceSpecArgs(
+                type="NodePort",
+                selector=selector,
+                ports=[k8s.core.v1.ServicePortArgs(
+                    name=CONTAINER_PORT_NAME,
+                    protocol="TCP",
+                    port=args.container_port,
+                    target_port=args.container_port,
+                    node_port=args.node_port,
+                )],
+            ),
+            opts=child,
+        )
+
+        # maxUnavailable rather than minAvailable: with one replica a minAvailable of 1 would
+        # block every node drain, while this always lets one pod be evicted.
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                max_unavailable=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            ),
+            opts=child,
+        )
+
+        self.namespace = namespace_name
+        self.deployment_name = deployment.metadata.name
+        self.service_name = service.metadata.name
+        self.node_port = service.spec.ports[0].node_port
+        self.register_outputs({
+            "namespace": self.namespace,
+            "deployment_name": self.deployment_name,
+            "service_name": self.service_name,
+            "node_port": self.node_port,
+        })
+
+    @staticmethod
+    def _pod_spec(args: WorkloadArgs, selector: Mapping[str, str]) -> k8s.core.v1.PodSpecArgs:
+        def probe(path: str, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
+            return k8s.core.v1.ProbeArgs(
+                http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=CONTAINER_PORT_NAME),
+                period_seconds=period,
+                timeout_seconds=2,
+                failure_threshold=failures,
+            )
+
+        # Soft across zones (a zone may have no node for a while), hard across nodes; counted
+        # per revision so a rollout's new pods spread on their own.
+        def spread(topology_key: str, when_unsatisfiable: str) -> k8s.core.v1.TopologySpreadConstraintArgs:
+            return k8s.core.v1.TopologySpreadConstraintArgs(
+                max_skew=1,
+                topology_key=topology_key,
+                when_unsatisfiable=when_unsatisfiable,
+                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                match_label_keys=["pod-template-hash"],
+            )
+
+        environment = {"PORT": str(args.container_port), **args.environment}
+        return k8s.core.v1.PodSpecArgs(
+            # The backend never calls the Kubernetes API.
+            automount_service_account_token=False,
+            termination_grace_period_seconds=TERMINATION_GRACE_PERIOD_SECONDS,
+            security_context=k8s.core.v1.PodSecurityContextArgs(
+                run_as_non_root=True,
+                run_as_user=RUN_AS_USER,
+                run_as_group=RUN_AS_USER,
+                fs_group=RUN_AS_USER,
+                seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            ),
+            topology_spread_constraints=[
+                spread("topology.kubernetes.io/zone", "ScheduleAnyway"),
+                spread("kubernetes.io/hostname", "DoNotSchedule"),
+            ],
+            containers=[k8s.core.v1.ContainerArgs(
+                name=args.app_name,
+                image=args.image,
+                # The reference is a digest: the node's cached copy is necessarily the same image.
+                image_pull_policy="IfNotPresent",
+                ports=[k8s.core.v1.ContainerPortArgs(
+                    name=CONTAINER_PORT_NAME, container_port=args.container_port, protocol="TCP"
+                )],
+                env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(environment.items())],
+                startup_probe=probe(args.liveness_path, period=2, failures=30),
+                liveness_probe=probe(args.liveness_path, period=10, failures=3),
+                readiness_probe=probe(args.readiness_path, period=5, failures=2),
+                lifecycle=k8s.core.v1.LifecycleArgs(
+                    pre_stop=k8s.core.v1.LifecycleHandlerArgs(
+                        exec_=k8s.core.v1.ExecActionArgs(command=["sleep", str(PRE_STOP_DELAY_SECONDS)]),
+                    ),
+                ),
+                resources=k8s.core.v1.ResourceRequirementsArgs(
+                    requests={"cpu": args.cpu_request, "memory": args.memory_request},
+                    limits={"cpu": args.cpu_limit, "memory": args.memory_limit},
+                ),
+                security_context=k8s.core.v1.SecurityContextArgs(
+                    allow_privilege_escalation=False,
+                    privileged=False,
+                    read_only_root_filesystem=True,
+                    run_as_non_root=True,
+                    capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                ),
+                # The only writable path: gunicorn's worker heartbeats and the metrics files.
+                volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+            )],
+            volumes=[k8s.core.v1.VolumeArgs(
+                name="tmp",
+                empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="64Mi"),
+            )],
+        )

@@ -1,0 +1,341 @@
+"""Stack configuration, read once and validated before any resource is registered.
+
+Every key is declared with its type, description and default in `Pulumi.yaml`; the Pulumi CLI
+merges those defaults into the stack's config, so this module never invents a default of its
+own. It checks every key, collects every problem, and raises one error that lists them all:
+a bad stack stops the program before anything is created.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Mapping
+
+import pulumi
+
+PROJECT = "backend-on-eks"
+
+# EKS versions in standard or extended support when this was written; extend the tuple when
+# AWS adds one (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
+SUPPORTED_KUBERNETES_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
+
+# AL2023 only: Amazon Linux 2 AMIs end with Kubernetes 1.32, and Bottlerocket puts the root
+# volume on another device, which the node launch template would then have to know about.
+AMI_ARCHITECTURES = {
+    "AL2023_x86_64_STANDARD": "amd64",
+    "AL2023_ARM_64_STANDARD": "arm64",
+}
+IMAGE_PLATFORMS = ("linux/amd64", "linux/arm64")
+NAT_GATEWAY_STRATEGIES = ("Single", "OnePerAz")
+NODE_SUBNET_KINDS = ("public", "private")
+
+NODE_PORT_RANGE = (30000, 32767)
+AVAILABILITY_ZONE_RANGE = (2, 3)
+# /16 leaves room for large node groups; /20 is the smallest block that still fits a public
+# and a private subnet in each of three AZs with the masks the network component derives.
+VPC_PREFIX_RANGE = (16, 20)
+
+_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(user|role)/[\w+=,.@/-]{1,512}$")
+_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+_CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(m?)$")
+_MEMORY_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_MEMORY_FACTORS = {
+    None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}
+
+
+class StackConfigError(pulumi.RunError):
+    """Raised with every invalid key of a stack at once (Pulumi prints it without a traceback)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"invalid stack configuration ({len(problems)} problem(s)):\n{listing}")
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    region: str
+    app_name: str
+    cluster_name: str
+    kubernetes_version: str
+    vpc_cidr: str
+    availability_zone_count: int
+    nat_gateway_strategy: str
+    nodes_in_public_subnets: bool
+    node_instance_types: tuple[str, ...]
+    node_ami_type: str
+    node_disk_size_gib: int
+    node_min_size: int
+    node_desired_size: int
+    node_max_size: int
+    api_public_access_cidrs: tuple[str, ...]
+    admin_principal_arns: tuple[str, ...]
+    namespace: str
+    replicas: int
+    node_port: int
+    node_port_ingress_cidrs: tuple[str, ...]
+    container_resources: Resources
+    image_platform: str
+    ecr_keep_images: int
+    ecr_force_delete: bool
+    protect_stateful_resources: bool
+    cluster_deletion_protection: bool
+    kms_key_deletion_window_days: int
+
+
+class _Reader:
+    """Parses raw config strings, recording a problem per bad key instead of stopping at the first."""
+
+    def __init__(self, raw: Mapping[str, str | None]) -> None:
+        self._raw = raw
+        self.problems: list[str] = []
+
+    def _fail(self, key: str, value: Any, accepted: str) -> None:
+        shown = "<not set>" if value is None else json.dumps(value) if not isinstance(value, str) else repr(value)
+        self.problems.append(f"{key} = {shown}: {accepted}")
+
+    def _value(self, key: str) -> str | None:
+        value = self._raw.get(key)
+        if value is None:
+            self._fail(key, None, "is required (Pulumi.yaml declares its default; set it in the stack file)")
+        return value
+
+    def string(self, key: str, check: Callable[[str], bool] = lambda _: True, accepted: str = "") -> str:
+        value = self._value(key)
+        if value is not None and not check(value):
+            self._fail(key, value, accepted)
+        return value or ""
+
+    def choice(self, key: str, choices: tuple[str, ...] | Mapping[str, Any]) -> str:
+        return self.string(key, lambda v: v in choices, f"must be one of {', '.join(choices)}")
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        value = self._value(key)
+        if value is None:
+            return low
+        try:
+            number = float(value)
+            if not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except ValueError:
+            self._fail(key, value, f"must be a whole number from {low} to {high}")
+            return low
+        if not low <= number <= high:
+            self._fail(key, number, f"must be a whole number from {low} to {high}")
+        return number
+
+    def boolean(self, key: str) -> bool:
+        value = self._value(key)
+        if value is None:
+            return False
+        if value.lower() not in ("true", "false"):
+            self._fail(key, value, "must be true or false")
+            return False
+        return value.lower() == "true"
+
+    def string_list(
+        self, key: str, check: Callable[[str], bool], accepted: str, min_items: int = 0
+    ) -> tuple[str, ...]:
+        value = self._value(key)
+        if value is None:
+            return ()
+        try:
+            items = json.loads(value)
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            self._fail(key, value, "must be a list of strings")
+            return ()
+        if len(items) < min_items:
+            self._fail(key, items, f"must list at least {min_items} item(s)")
+        for item in items:
+            if not check(item):
+                self._fail(key, item, accepted)
+        return tuple(items)
+
+
+def _is_cidr(value: str) -> bool:
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        return False
+    return True
+
+
+def _vpc_cidr_fits(value: str) -> bool:
+    if not _is_cidr(value):
+        return False
+    network = ipaddress.IPv4Network(value)
+    return network.is_private and VPC_PREFIX_RANGE[0] <= network.prefixlen <= VPC_PREFIX_RANGE[1]
+
+
+def cpu_millicores(quantity: str) -> Decimal | None:
+    match = _CPU_QUANTITY.match(quantity)
+    if not match:
+        return None
+    number = Decimal(match.group(1))
+    return number if match.group(3) else number * 1000
+
+
+def memory_bytes(quantity: str) -> Decimal | None:
+    match = _MEMORY_QUANTITY.match(quantity)
+    if not match:
+        return None
+    try:
+        return Decimal(match.group(1)) * _MEMORY_FACTORS[match.group(3)]
+    except InvalidOperation:
+        return None
+
+
+def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
+    """Builds validated settings from raw config values (keys without the project prefix)."""
+    read = _Reader({f"{PROJECT}:{key}": value for key, value in raw.items()} | {"aws:region": region})
+    key = lambda name: f"{PROJECT}:{name}"  # noqa: E731 - keeps the calls below readable
+
+    region_value = read.string(
+        "aws:region", lambda v: re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", v) is not None,
+        "must be an AWS region such as us-east-1",
+    )
+    app_name = read.string(
+        key("appName"), lambda v: bool(_DNS_LABEL.match(v)),
+        "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters",
+    )
+    cluster_name = read.string(
+        key("clusterName"), lambda v: bool(_CLUSTER_NAME.match(v)),
+        "must be 1-100 letters, digits, '-' or '_', starting with a letter or digit",
+    )
+    kubernetes_version = read.choice(key("kubernetesVersion"), SUPPORTED_KUBERNETES_VERSIONS)
+    vpc_cidr = read.string(
+        key("vpcCidr"), _vpc_cidr_fits,
+        f"must be a private IPv4 CIDR block from /{VPC_PREFIX_RANGE[0]} to /{VPC_PREFIX_RANGE[1]}",
+    )
+    az_count = read.integer(key("availabilityZoneCount"), *AVAILABILITY_ZONE_RANGE)
+    nat_strategy = read.choice(key("natGatewayStrategy"), NAT_GATEWAY_STRATEGIES)
+    node_subnets = read.choice(key("nodeSubnets"), NODE_SUBNET_KINDS)
+    instance_types = read.string_list(
+        key("nodeInstanceTypes"), lambda v: bool(_INSTANCE_TYPE.match(v)),
+        "must be an EC2 instance type such as t3.medium", min_items=1,
+    )
+    ami_type = read.choice(key("nodeAmiType"), AMI_ARCHITECTURES)
+    disk_size = read.integer(key("nodeDiskSizeGib"), 20, 16384)
+    min_size = read.integer(key("nodeMinSize"), 1, 100)
+    desired_size = read.integer(key("nodeDesiredSize"), 1, 100)
+    max_size = read.integer(key("nodeMaxSize"), 1, 100)
+    if not min_size <= desired_size <= max_size:
+        read.problems.append(
+            f"{key('nodeMinSize')}/{key('nodeDesiredSize')}/{key('nodeMaxSize')} = "
+            f"{min_size}/{desired_size}/{max_size}: must satisfy min <= desired <= max"
+        )
+    api_cidrs = read.string_list(
+        key("apiPublicAccessCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24",
+        min_items=1,
+    )
+    admin_arns = read.string_list(
+        key("adminPrincipalArns"), lambda v: bool(_IAM_PRINCIPAL_ARN.match(v)),
+        "must be an IAM user or role ARN such as arn:aws:iam::123456789012:role/Admin",
+    )
+    namespace = read.string(
+        key("namespace"), lambda v: bool(_DNS_LABEL.match(v)),
+        "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters",
+    )
+    replicas = read.integer(key("replicas"), 1, 100)
+    node_port = read.integer(key("nodePort"), *NODE_PORT_RANGE)
+    ingress_cidrs = read.string_list(
+        key("nodePortIngressCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24"
+    )
+    cpu_request = read.string(key("cpuRequest"), lambda v: cpu_millicores(v) is not None,
+                              "must be a CPU quantity such as 250m or 1")
+    cpu_limit = read.string(key("cpuLimit"), lambda v: cpu_millicores(v) is not None,
+                            "must be a CPU quantity such as 500m or 2")
+    memory_request = read.string(key("memoryRequest"), lambda v: memory_bytes(v) is not None,
+                                 "must be a memory quantity such as 128Mi or 1Gi")
+    memory_limit = read.string(key("memoryLimit"), lambda v: memory_bytes(v) is not None,
+                               "must be a memory quantity such as 256Mi or 1Gi")
+    _check_request_within_limit(read, "cpu", cpu_request, cpu_limit, cpu_millicores)
+    _check_request_within_limit(read, "memory", memory_request, memory_limit, memory_bytes)
+    platform = read.choice(key("imagePlatform"), IMAGE_PLATFORMS)
+    if ami_type in AMI_ARCHITECTURES and platform in IMAGE_PLATFORMS:
+        if platform != f"linux/{AMI_ARCHITECTURES[ami_type]}":
+            read.problems.append(
+                f"{key('imagePlatform')} = {platform!r}: must match the nodes' architecture "
+                f"(nodeAmiType {ami_type} runs linux/{AMI_ARCHITECTURES[ami_type]})"
+            )
+    keep_images = read.integer(key("ecrKeepImages"), 1, 1000)
+    force_delete = read.boolean(key("ecrForceDelete"))
+    protect = read.boolean(key("protectStatefulResources"))
+    deletion_protection = read.boolean(key("clusterDeletionProtection"))
+    kms_window = read.integer(key("kmsKeyDeletionWindowDays"), 7, 30)
+
+    if read.problems:
+        raise StackConfigError(read.problems)
+    return StackSettings(
+        region=region_value,
+        app_name=app_name,
+        cluster_name=cluster_name,
+        kubernetes_version=kubernetes_version,
+        vpc_cidr=vpc_cidr,
+        availability_zone_count=az_count,
+        nat_gateway_strategy=nat_strategy,
+        nodes_in_public_subnets=node_subnets == "public",
+        node_instance_types=instance_types,
+        node_ami_type=ami_type,
+        node_disk_size_gib=disk_size,
+        node_min_size=min_size,
+        node_desired_size=desired_size,
+        node_max_size=max_size,
+        api_public_access_cidrs=api_cidrs,
+        admin_principal_arns=admin_arns,
+        namespace=namespace,
+        replicas=replicas,
+        node_port=node_port,
+        node_port_ingress_cidrs=ingress_cidrs,
+        container_resources=Resources(cpu_request, cpu_limit, memory_request, memory_limit),
+        image_platform=platform,
+        ecr_keep_images=keep_images,
+        ecr_force_delete=force_delete,
+        protect_stateful_resources=protect,
+        cluster_deletion_protection=deletion_protection,
+        kms_key_deletion_window_days=kms_window,
+    )
+
+
+def _check_request_within_limit(read: _Reader, what: str, request: str, limit: str, amount) -> None:
+    requested, limited = amount(request or ""), amount(limit or "")
+    if requested is not None and limited is not None and requested > limited:
+        read.problems.append(
+            f"{PROJECT}:{what}Request = {request!r}: must not exceed {PROJECT}:{what}Limit ({limit!r})"
+        )
+
+
+CONFIG_KEYS = (
+    "appName", "clusterName", "kubernetesVersion", "vpcCidr", "availabilityZoneCount",
+    "natGatewayStrategy", "nodeSubnets", "nodeInstanceTypes", "nodeAmiType", "nodeDiskSizeGib",
+    "nodeMinSize", "nodeDesiredSize", "nodeMaxSize", "apiPublicAccessCidrs", "adminPrincipalArns",
+    "namespace", "replicas", "nodePort", "nodePortIngressCidrs", "cpuRequest", "cpuLimit",
+    "memoryRequest", "memoryLimit", "imagePlatform", "ecrKeepImages", "ecrForceDelete",
+    "protectStatefulResources", "clusterDeletionProtection", "kmsKeyDeletionWindowDays",
+)
+
+
+def load() -> StackSettings:
+    """Reads the current stack's config (project keys and aws:region) and validates it."""
+    config = pulumi.Config(PROJECT)
+    raw = {name: config.get(name) for name in CONFIG_KEYS}
+    return parse(raw, pulumi.Config("aws").get("region"))

@@ -1,0 +1,307 @@
+"""Evaluates the real Pulumi program under Pulumi's official mocks and records what it would do.
+
+No Pulumi CLI runs here, so this harness does what the CLI would: it merges the defaults that
+`Pulumi.yaml` declares with a stack file's values, checks their declared types, hands them to
+the program as the CLI does (strings, JSON for lists), runs `__main__.py` against a mock
+monitor, and records every resource registration and every invoke.
+
+Remote components (awsx, pulumi-eks) are single opaque resources under mocks: only what a fake
+returns exists. Any output a fake leaves out is filled with a sentinel string, and
+`Evaluation.missing_fake_outputs()` finds a sentinel anywhere the program passed it on, so a
+missing fake fails a test instead of silently flowing on as None.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import runpy
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pulumi
+import yaml
+from google.protobuf import json_format, struct_pb2
+from pulumi._types import _PULUMI_NAME
+from pulumi.runtime import mocks, settings as runtime_settings
+from pulumi.runtime.config import CONFIG
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+PROJECT = "backend-on-eks"
+MISSING = "<<missing fake output {type}.{name}>>"
+_RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_SIG_KEY = "4dabf18193072939515e22adb298388d"
+REMOVE = object()
+"""Use as an override value to delete a key from the stack's config."""
+
+
+class ConfigTypeError(Exception):
+    """The Pulumi CLI would refuse this stack file before running the program."""
+
+
+@dataclass
+class Registration:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    dependencies: list[str]
+    provider: str
+    custom: bool
+    remote: bool
+    protect: bool
+    inputs: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Invoke:
+    token: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Evaluation:
+    stack: str
+    config: dict[str, str]
+    registrations: list[Registration]
+    invokes: list[Invoke]
+    exports: dict[str, Any]
+    secret_exports: set[str]
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def one(self, type_: str) -> Registration:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.registrations if r.urn == urn)
+
+    def ancestors(self, registration: Registration) -> list[Registration]:
+        chain, parent = [], registration.parent
+        while parent and not parent.endswith(f"::{PROJECT}-{self.stack}") and "pulumi:pulumi:Stack" not in parent:
+            found = self.by_urn(parent)
+            chain.append(found)
+            parent = found.parent
+        return chain
+
+    def transitive_dependencies(self, registration: Registration) -> set[str]:
+        """URNs this resource waits for: its explicit and input dependencies, their parents'
+        dependencies (a component's children wait for what the component waits for), and on."""
+        seen: set[str] = set()
+        pending = list(registration.dependencies) + [a.urn for a in self.ancestors(registration)]
+        for ancestor in self.ancestors(registration):
+            pending.extend(ancestor.dependencies)
+        while pending:
+            urn = pending.pop()
+            if urn in seen or not any(r.urn == urn for r in self.registrations):
+                continue
+            seen.add(urn)
+            found = self.by_urn(urn)
+            pending.extend(found.dependencies)
+            pending.extend(a.urn for a in self.ancestors(found))
+            pending.extend(c.urn for c in self.registrations if c.parent == urn)
+        return seen
+
+    def missing_fake_outputs(self) -> list[str]:
+        found = []
+        for registration in self.registrations:
+            found += [f"{registration.type} {registration.name}: {s}" for s in _sentinels(registration.inputs)]
+        for name, value in self.exports.items():
+            found += [f"export {name}: {s}" for s in _sentinels(value)]
+        return found
+
+
+def _sentinels(value: Any) -> Iterator[str]:
+    if isinstance(value, str) and "<<missing fake output" in value:
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _sentinels(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _sentinels(item)
+
+
+def _declared_outputs() -> dict[str, list[str]]:
+    """Type token -> output property names, read from the SDK classes themselves."""
+    import pulumi_aws, pulumi_awsx, pulumi_docker, pulumi_eks, pulumi_kubernetes  # noqa: F401,E401
+
+    table: dict[str, list[str]] = {}
+    pending = [pulumi.Resource]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        token = getattr(cls, "pulumi_type", None)
+        if isinstance(token, str):
+            names = [
+                getattr(prop.fget, _PULUMI_NAME)
+                for klass in cls.__mro__ for prop in vars(klass).values()
+                if isinstance(prop, property) and hasattr(prop.fget, _PULUMI_NAME)
+            ]
+            table[token] = names
+    return table
+
+
+Fake = Callable[[mocks.MockResourceArgs], dict]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, fakes: dict[str, Fake], invoke_fakes: dict[str, Callable[[dict], dict]]) -> None:
+        self.fakes = fakes
+        self.invoke_fakes = invoke_fakes
+        self.invokes: list[Invoke] = []
+        self.declared = _declared_outputs()
+
+    def new_resource(self, args: mocks.MockResourceArgs):
+        fake = self.fakes.get(args.typ)
+        state = dict(args.inputs) if fake is None or args.custom else {}
+        if fake is not None:
+            state.update(fake(args))
+        for name in self.declared.get(args.typ, []):
+            state.setdefault(name, MISSING.format(type=args.typ, name=name))
+        return f"{args.name}-id", state
+
+    def call(self, args: mocks.MockCallArgs):
+        self.invokes.append(Invoke(args.token, dict(args.args)))
+        fake = self.invoke_fakes.get(args.token)
+        if fake is None:
+            raise AssertionError(f"the program made an invoke no fake answers: {args.token}")
+        return fake(dict(args.args)), []
+
+
+def _urns_for_resource_refs(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _RESOURCE_REF_SIG:
+            return value["urn"]
+        return {key: _urns_for_resource_refs(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_urns_for_resource_refs(item) for item in value]
+    return value
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """Records the registration graph, and replaces resource references in inputs by their URNs.
+
+    The stock monitor deserializes a resource reference (e.g. `ManagedNodeGroup(cluster=...)`)
+    into a live Resource bound to another event loop and fails; a URN is what tests compare.
+    """
+
+    def __init__(self, mocks_: RecordingMocks) -> None:
+        super().__init__(mocks_)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request):
+        plain = _urns_for_resource_refs(json_format.MessageToDict(request.object))
+        replaced = struct_pb2.Struct()
+        json_format.ParseDict(plain, replaced)
+        request.object.CopyFrom(replaced)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            registered = self.resources[response.urn]
+            self.registrations.append(Registration(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent=request.parent,
+                dependencies=list(request.dependencies),
+                provider=request.provider,
+                custom=request.custom,
+                remote=request.remote,
+                protect=request.protect,
+                inputs=_unwrap_secrets(plain),
+                outputs=registered.state,
+            ))
+        return response
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == "1b47061264138c4ac30d75fd1eb44270":
+            return _unwrap_secrets(value.get("value"))
+        return {key: _unwrap_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(item) for item in value]
+    return value
+
+
+def project_config_schema() -> dict[str, dict]:
+    return yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+
+
+def stack_file_config(stack: str) -> dict[str, Any]:
+    return yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()).get("config", {})
+
+
+_TYPE_CHECKS = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+}
+
+
+def _as_cli_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def effective_config(values: dict[str, Any]) -> dict[str, str]:
+    """What the CLI hands the program: declared defaults overlaid by the stack's values."""
+    schema = project_config_schema()
+    merged: dict[str, Any] = {f"{PROJECT}:{key}": spec["default"] for key, spec in schema.items() if "default" in spec}
+    for key, value in values.items():
+        if value is REMOVE:
+            merged.pop(key, None)
+            continue
+        short = key.split(":", 1)[1] if key.startswith(f"{PROJECT}:") else None
+        if short is not None and short in schema and not _TYPE_CHECKS[schema[short]["type"]](value):
+            raise ConfigTypeError(f"{key} = {value!r} is not of declared type {schema[short]['type']}")
+        merged[key] = value
+    return {key: _as_cli_string(value) for key, value in merged.items()}
+
+
+def evaluate(
+    stack: str,
+    values: dict[str, Any],
+    fakes: dict[str, Fake],
+    invoke_fakes: dict[str, Callable[[dict], dict]],
+    preview: bool = False,
+) -> Evaluation:
+    """Runs `__main__.py` for `stack` with the given stack-file `values` (before defaults)."""
+    config = effective_config(values)
+    recording_mocks = RecordingMocks(fakes, invoke_fakes)
+    monitor = RecordingMonitor(recording_mocks)
+
+    runtime_settings.set_root_resource(None)
+    CONFIG.set(dict(config))
+    pulumi.runtime.set_mocks(recording_mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    runtime_settings.SETTINGS.rpc_manager.clear()
+    runtime_settings.SETTINGS.outputs.clear()
+
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    # Fresh imports each time, so a module-level cache can never leak one stack into another.
+    for module in [m for m in sys.modules if m == "settings" or m.startswith("components")]:
+        del sys.modules[module]
+
+    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
+
+    root = runtime_settings.get_root_resource()
+    exports, secret_exports = {}, set()
+    for name, output in root.outputs.items():
+        as_output = pulumi.Output.from_input(output)
+        exports[name] = copy.deepcopy(_sync_await(as_output.future()))
+        if _sync_await(as_output.is_secret()):
+            secret_exports.add(name)
+    return Evaluation(stack, config, monitor.registrations, recording_mocks.invokes, exports, secret_exports)
