@@ -276,6 +276,8 @@ class RunningContainer:
     tools: ContainerTools
     id: str
     port: int
+    # time.monotonic() just before `podman run`: start-to-ready is measured from here.
+    launched_at: float
 
     @property
     def base_url(self) -> str:
@@ -286,6 +288,21 @@ class RunningContainer:
 
     def is_running(self) -> bool:
         return self.inspect("{{.State.Running}}") == "true"
+
+    def wait_ready(self, deadline_s: float = 30) -> float:
+        """Seconds from `podman run` to a 200 on /readyz."""
+        wait_until_ready(f"{self.base_url}/readyz", deadline_s, alive=self.is_running)
+        return time.monotonic() - self.launched_at
+
+    def host_pids(self) -> list[int]:
+        """The container's processes as the host sees them: PID 1 and its descendants."""
+        pids, todo = [], [int(self.inspect("{{.State.Pid}}"))]
+        while todo:
+            pid = todo.pop()
+            pids.append(pid)
+            for task in glob.glob(f"/proc/{pid}/task/*/children"):
+                todo += [int(child) for child in Path(task).read_text().split()]
+        return pids
 
     def logs(self) -> str:
         proc = self.tools("podman", "logs", self.id, check=False)
@@ -310,9 +327,10 @@ def run_container(tools: ContainerTools, image: str, env: dict[str, str],
            "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
     for name, value in env.items():
         cmd += ["--env", f"{name}={value}"]
+    launched_at = time.monotonic()
     container_id = tools(*cmd, image, timeout=120).stdout.strip()
     try:
-        yield RunningContainer(tools, container_id, port)
+        yield RunningContainer(tools, container_id, port, launched_at)
     finally:
         tools("podman", "rm", "--force", "--time", "0", container_id, check=False, timeout=120)
 
