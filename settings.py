@@ -113,7 +113,7 @@ class _Reader:
     def _value(self, key: str) -> str | None:
         value = self._raw.get(key)
         if value is None:
-            self._fail(key, None, "is required (Pulumi.yaml declares its default; set it in the stack file)")
+            self._fail(key, None, f"is required: set it with `pulumi config set {key} <value>`")
         return value
 
     def string(self, key: str, check: Callable[[str], bool] = lambda _: True, accepted: str = "") -> str:
@@ -172,6 +172,9 @@ class _Reader:
 
 
 def _is_cidr(value: str) -> bool:
+    # AWS wants the prefix spelled out; a bare address would be read as /32 only by Python.
+    if "/" not in value:
+        return False
     try:
         ipaddress.IPv4Network(value, strict=True)
     except ValueError:

@@ -39,6 +39,15 @@ REMOVE = object()
 """Use as an override value to delete a key from the stack's config."""
 
 
+class ProgramFailed(Exception):
+    """The program raised; `registrations` is what it had registered by then."""
+
+    def __init__(self, cause: BaseException, registrations: list["Registration"]) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+        self.registrations = registrations
+
+
 class ConfigTypeError(Exception):
     """The Pulumi CLI would refuse this stack file before running the program."""
 
@@ -99,6 +108,8 @@ class Evaluation:
         pending = list(registration.dependencies) + [a.urn for a in self.ancestors(registration)]
         for ancestor in self.ancestors(registration):
             pending.extend(ancestor.dependencies)
+        if registration.provider:
+            pending.append(registration.provider.rsplit("::", 1)[0])
         while pending:
             urn = pending.pop()
             if urn in seen or not any(r.urn == urn for r in self.registrations):
@@ -106,6 +117,8 @@ class Evaluation:
             seen.add(urn)
             found = self.by_urn(urn)
             pending.extend(found.dependencies)
+            if found.provider:
+                pending.append(found.provider.rsplit("::", 1)[0])
             pending.extend(a.urn for a in self.ancestors(found))
             pending.extend(c.urn for c in self.registrations if c.parent == urn)
         return seen
@@ -295,7 +308,10 @@ def evaluate(
     for module in [m for m in sys.modules if m == "settings" or m.startswith("components")]:
         del sys.modules[module]
 
-    _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
+    except Exception as error:  # noqa: BLE001 - handed to the test with what was registered
+        raise ProgramFailed(error, monitor.registrations) from error
 
     root = runtime_settings.get_root_resource()
     exports, secret_exports = {}, set()

@@ -1,0 +1,166 @@
+"""Stack configuration: declared once in Pulumi.yaml, validated whole before anything is created."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+import settings
+from tests.infra import harness
+
+PREFIX = "backend-on-eks:"
+
+
+def raw_config(overrides: dict | None = None) -> tuple[dict[str, str], str | None]:
+    """The dev stack's config as the CLI would hand it over, with `overrides` (stack-file values)."""
+    values = {**harness.stack_file_config("dev"), **(overrides or {})}
+    merged = harness.effective_config(values)
+    raw = {key[len(PREFIX):]: value for key, value in merged.items() if key.startswith(PREFIX)}
+    return raw, merged.get("aws:region")
+
+
+def problems_for(overrides: dict) -> list[str]:
+    raw, region = raw_config(overrides)
+    with pytest.raises(settings.StackConfigError) as caught:
+        settings.parse(raw, region)
+    return caught.value.problems
+
+
+def test_settings_read_exactly_the_keys_pulumi_yaml_declares():
+    assert set(settings.CONFIG_KEYS) == set(harness.project_config_schema())
+
+
+@pytest.mark.parametrize("key", sorted(harness.project_config_schema()))
+def test_every_declared_key_has_a_type_a_description_and_a_default(key):
+    spec = harness.project_config_schema()[key]
+    assert spec["type"] in ("string", "integer", "boolean", "array")
+    assert spec["description"].strip()
+    assert "default" in spec
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_files_set_only_declared_keys_and_the_region(stack):
+    declared = {PREFIX + key for key in harness.project_config_schema()} | {"aws:region"}
+    assert set(harness.stack_file_config(stack)) <= declared
+    assert "aws:region" in harness.stack_file_config(stack)
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_file_values_have_their_declared_types(stack):
+    harness.effective_config(harness.stack_file_config(stack))  # raises ConfigTypeError otherwise
+
+
+def test_declared_defaults_alone_form_a_valid_configuration():
+    merged = harness.effective_config({"aws:region": "eu-west-1"})
+    raw = {key[len(PREFIX):]: value for key, value in merged.items() if key.startswith(PREFIX)}
+    parsed = settings.parse(raw, "eu-west-1")
+    assert parsed.app_name == "nextwork-flask-backend"
+    assert parsed.cluster_name == "nextwork-eks-cluster"
+    assert parsed.node_port_ingress_cidrs == ()
+
+
+@pytest.mark.parametrize(
+    ("key", "bad_value", "accepted"),
+    [
+        ("vpcCidr", "10.0.0.0/33", "private IPv4 CIDR block from /16 to /20"),
+        ("vpcCidr", "10.0.0.0/8", "private IPv4 CIDR block from /16 to /20"),
+        ("vpcCidr", "8.8.0.0/16", "private IPv4 CIDR block"),
+        ("vpcCidr", "10.0.0.1/16", "private IPv4 CIDR block"),
+        ("availabilityZoneCount", 1, "whole number from 2 to 3"),
+        ("availabilityZoneCount", 4, "whole number from 2 to 3"),
+        ("natGatewayStrategy", "None", "one of Single, OnePerAz"),
+        ("nodeSubnets", "isolated", "one of public, private"),
+        ("nodeInstanceTypes", [], "at least 1 item"),
+        ("nodeInstanceTypes", ["t3 medium"], "EC2 instance type"),
+        ("nodeAmiType", "AL2_x86_64", "one of AL2023_x86_64_STANDARD, AL2023_ARM_64_STANDARD"),
+        ("nodeDiskSizeGib", 10, "whole number from 20 to 16384"),
+        ("replicas", 0, "whole number from 1 to 100"),
+        ("nodePort", 8080, "whole number from 30000 to 32767"),
+        ("nodePort", 32768, "whole number from 30000 to 32767"),
+        ("kubernetesVersion", "1.20", "one of 1.29"),
+        ("kubernetesVersion", "latest", "one of 1.29"),
+        ("adminPrincipalArns", ["arn:aws:iam::12345:role/Admin"], "IAM user or role ARN"),
+        ("adminPrincipalArns", ["arn:aws:s3:::bucket"], "IAM user or role ARN"),
+        ("apiPublicAccessCidrs", ["0.0.0.0"], "IPv4 CIDR block"),
+        ("apiPublicAccessCidrs", [], "at least 1 item"),
+        ("nodePortIngressCidrs", ["203.0.113.0/33"], "IPv4 CIDR block"),
+        ("cpuRequest", "a lot", "CPU quantity"),
+        ("memoryLimit", "256MB", "memory quantity"),
+        ("imagePlatform", "linux/s390x", "one of linux/amd64, linux/arm64"),
+        ("appName", "Flask_Backend", "DNS label"),
+        ("namespace", "-backend", "DNS label"),
+        ("clusterName", "-cluster", "letters, digits"),
+        ("ecrKeepImages", 0, "whole number from 1 to 1000"),
+        ("kmsKeyDeletionWindowDays", 3, "whole number from 7 to 30"),
+    ],
+)
+def test_an_invalid_value_is_reported_with_its_key_its_value_and_what_is_accepted(key, bad_value, accepted):
+    problems = problems_for({PREFIX + key: bad_value})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(PREFIX + key + " = ")
+    shown = bad_value[0] if isinstance(bad_value, list) and bad_value else bad_value
+    assert repr(shown) in problems[0] or str(shown) in problems[0]
+    assert accepted in problems[0]
+
+
+def test_node_counts_must_satisfy_min_le_desired_le_max():
+    problems = problems_for({PREFIX + "nodeMinSize": 3, PREFIX + "nodeDesiredSize": 2})
+    assert problems == [
+        f"{PREFIX}nodeMinSize/{PREFIX}nodeDesiredSize/{PREFIX}nodeMaxSize = 3/2/3: must satisfy min <= desired <= max"
+    ]
+
+
+def test_a_request_above_its_limit_is_rejected():
+    problems = problems_for({PREFIX + "memoryRequest": "1Gi", PREFIX + "memoryLimit": "512Mi"})
+    assert problems == [f"{PREFIX}memoryRequest = '1Gi': must not exceed {PREFIX}memoryLimit ('512Mi')"]
+
+
+def test_cpu_quantities_compare_across_units():
+    raw, region = raw_config({PREFIX + "cpuRequest": "0.5", PREFIX + "cpuLimit": "500m"})
+    assert settings.parse(raw, region).container_resources.cpu_request == "0.5"
+
+
+def test_image_platform_must_match_the_node_architecture():
+    problems = problems_for({PREFIX + "imagePlatform": "linux/arm64"})
+    assert problems == [
+        f"{PREFIX}imagePlatform = 'linux/arm64': must match the nodes' architecture "
+        "(nodeAmiType AL2023_x86_64_STANDARD runs linux/amd64)"
+    ]
+
+
+def test_a_missing_region_is_reported():
+    raw, _ = raw_config()
+    with pytest.raises(settings.StackConfigError) as caught:
+        settings.parse(raw, None)
+    assert caught.value.problems == [
+        "aws:region = <not set>: is required: set it with `pulumi config set aws:region <value>`"
+    ]
+
+
+def test_every_problem_of_a_stack_is_reported_at_once():
+    problems = problems_for({PREFIX + "nodePort": 1, PREFIX + "replicas": 0, PREFIX + "vpcCidr": "nope"})
+    assert [problem.split(" = ")[0] for problem in problems] == [
+        PREFIX + "vpcCidr", PREFIX + "replicas", PREFIX + "nodePort",
+    ]
+
+
+def test_the_error_message_lists_every_problem_on_its_own_line():
+    raw, region = raw_config({PREFIX + "nodePort": 1, PREFIX + "replicas": 0})
+    with pytest.raises(settings.StackConfigError) as caught:
+        settings.parse(raw, region)
+    assert str(caught.value).splitlines() == [
+        "invalid stack configuration (2 problem(s)):",
+        f"  - {PREFIX}replicas = 0: must be a whole number from 1 to 100",
+        f"  - {PREFIX}nodePort = 1: must be a whole number from 30000 to 32767",
+    ]
+
+
+def test_a_value_of_the_wrong_declared_type_is_refused_as_the_cli_would():
+    with pytest.raises(harness.ConfigTypeError):
+        harness.effective_config({PREFIX + "replicas": "two"})
+
+
+def test_pulumi_yaml_names_the_project_and_a_venv_python_runtime():
+    project = yaml.safe_load((harness.PROJECT_DIR / "Pulumi.yaml").read_text())
+    assert project["name"] == settings.PROJECT
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
