@@ -34,7 +34,7 @@ from apiflask import APIFlask
 from flask import g, request
 
 from . import metrics
-from .api import bp
+from .api import bp, describe_contents
 from .config import Settings
 from .contents import ContentsService
 from .logs import configure_app_logging
@@ -65,6 +65,7 @@ def create_app(config: Settings | None = None) -> APIFlask:
     app.extensions["settings"] = settings
     app.extensions["contents"] = ContentsService(settings)
     app.register_blueprint(bp)
+    app.spec_processor(describe_contents)
     _instrument(app)
     return app
 

@@ -9,7 +9,7 @@ from flask import Response, current_app
 
 from . import metrics
 from .cache import CacheStatus, FollowerTimeout
-from .contents import MAX_TOPIC_LENGTH, ContentsService
+from .contents import MAX_TOPIC_LENGTH, TOPIC_PATTERN, ContentsService, topic_is_valid
 from .schemas import Contents, Status
 from .upstream import UpstreamError, UpstreamTimeout
 
@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 bp = APIBlueprint("api", __name__, tag="Contents")
 
 _UPSTREAM_ERRORS = {
-    400: f"The topic is empty, blank or longer than {MAX_TOPIC_LENGTH} characters.",
+    400: f"The topic is empty, blank (only spaces or control characters) or longer than "
+    f"{MAX_TOPIC_LENGTH} characters.",
     502: "The upstream search API failed (error status, malformed answer, unreachable) "
     "and no earlier answer for the topic is cached.",
     504: "The upstream search API did not answer in time and no earlier answer is cached.",
@@ -26,13 +27,11 @@ _UPSTREAM_ERRORS = {
 
 
 @bp.get("/contents/<path:topic>")
-@bp.output(Contents, description="Hacker News stories for the topic. The `X-Cache` header "
-           "says `hit`, `miss` or `stale` (upstream failed: the last good answer is served).")
+@bp.output(Contents, description="Hacker News stories for the topic, in upstream order.")
 @bp.doc(summary="Search Hacker News stories for a topic", responses=_UPSTREAM_ERRORS)
 def contents(topic: str):
-    if not topic.strip() or len(topic) > MAX_TOPIC_LENGTH:
-        abort(400, message=f"topic must be 1 to {MAX_TOPIC_LENGTH} characters and not blank",
-              detail={"topic": {"length": len(topic)}})
+    if not topic_is_valid(topic):
+        _reject_topic(topic)
     service: ContentsService = current_app.extensions["contents"]
     try:
         body, status = service.lookup(topic)
@@ -50,6 +49,24 @@ def contents(topic: str):
     return response
 
 
+def describe_contents(spec: dict) -> dict:
+    """Adds what APIFlask cannot infer from the route: the topic's bounds and X-Cache."""
+    operation = spec["paths"]["/contents/{topic}"]["get"]
+    for parameter in operation["parameters"]:
+        if parameter["name"] == "topic":
+            parameter["description"] = "Search terms; URL-encode it (a `/` is allowed)."
+            parameter["schema"].update(minLength=1, maxLength=MAX_TOPIC_LENGTH, pattern=TOPIC_PATTERN)
+    operation["responses"]["200"]["headers"] = {
+        "X-Cache": {
+            "description": "`hit` (fresh cache), `miss` (fetched now) or `stale` (the upstream "
+            "failed; the last good answer is served).",
+            "required": True,
+            "schema": {"type": "string", "enum": [s.value for s in CacheStatus]},
+        }
+    }
+    return spec
+
+
 def _count_failed_miss(topic: str, exc: Exception) -> None:
     metrics.CACHE_LOOKUPS.labels(result=CacheStatus.MISS.value).inc()
     log.warning("upstream failed with nothing cached: %s", exc, extra={"topic": topic})
@@ -60,8 +77,12 @@ def _count_failed_miss(topic: str, exc: Exception) -> None:
 def empty_topic():
     # `/contents/` never reaches the route above (a path parameter is never empty), so the
     # empty topic is answered here with the same 400 a blank one gets.
-    abort(400, message=f"topic must be 1 to {MAX_TOPIC_LENGTH} characters and not blank",
-          detail={"topic": {"length": 0}})
+    _reject_topic("")
+
+
+def _reject_topic(topic: str) -> None:
+    abort(400, message=f"topic must be 1 to {MAX_TOPIC_LENGTH} characters, not all blank",
+          detail={"topic": {"length": len(topic), "value": topic[:MAX_TOPIC_LENGTH]}})
 
 
 @bp.get("/healthz")

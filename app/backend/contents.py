@@ -7,12 +7,23 @@ lookup, which is what most requests are.
 from __future__ import annotations
 
 import json
+import re
 
 from .cache import CacheStatus, TopicCache
 from .config import Settings
 from .upstream import SearchClient
 
 MAX_TOPIC_LENGTH = 200
+# A topic must contain a character outside this set: controls, spaces and the Unicode blanks.
+# Spelled out rather than as `\s`, whose meaning differs between Python and the ECMA regex
+# dialect of the OpenAPI document, which states the same rule with TOPIC_PATTERN.
+_BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+TOPIC_PATTERN = f"[^{_BLANK}]"
+_MEANINGFUL = re.compile(TOPIC_PATTERN)
+
+
+def topic_is_valid(topic: str) -> bool:
+    return len(topic) <= MAX_TOPIC_LENGTH and _MEANINGFUL.search(topic) is not None
 
 
 class ContentsService:
