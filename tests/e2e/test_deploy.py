@@ -23,14 +23,12 @@ from ops.cluster import Cluster
 from ops.endpoint import DirectEndpoint, ProxyEndpoint, check_contents
 from ops.outputs import StackOutputs
 from ops.verify import Options, Report, verify
+from tests.e2e.ephemeral_stack import copy_project, log, mark_app_changed, tear_down
 from tests.e2e.preconditions import missing_preconditions, skip_reason
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "backend-on-eks"
-# Source the image build copies (COPY backend/ in app/Dockerfile): editing it changes the digest.
-APP_SOURCE = Path("app") / "backend" / "__init__.py"
 # Pulumi's own waits already cover most of a rollout; this bounds what is left plus image pulls.
 ROLLOUT_TIMEOUT = 600.0
 
@@ -40,22 +38,6 @@ class E2EStack:
     stack: object  # pulumi.automation.Stack; imported lazily so collection works without the CLI
     name: str
     work_dir: Path
-
-
-def _log(line: str) -> None:
-    print(line, end="" if line.endswith("\n") else "\n", file=sys.stderr)
-
-
-def copy_project(destination: Path) -> Path:
-    """The repository minus VCS and caches; the virtualenv is linked, not copied (hundreds of MB)."""
-    shutil.copytree(
-        REPO_ROOT,
-        destination,
-        ignore=shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".hypothesis"),
-    )
-    if (REPO_ROOT / ".venv").is_dir():
-        (destination / ".venv").symlink_to(REPO_ROOT / ".venv", target_is_directory=True)
-    return destination
 
 
 @pytest.fixture(scope="module")
@@ -74,22 +56,10 @@ def e2e_stack(tmp_path_factory):
     try:
         # EKS cluster names are unique per account and region: do not collide with dev's cluster.
         stack.set_config(f"{PROJECT}:clusterName", auto.ConfigValue(value=name))
-        stack.up(on_output=_log)
+        stack.up(on_output=log)
         yield E2EStack(stack, name, work_dir)
     finally:
-        _tear_down(stack, name)
-
-
-def _tear_down(stack, name: str) -> None:
-    try:
-        stack.destroy(on_output=_log)
-    except Exception as error:
-        # Removing the stack now would lose track of what still runs (and bills).
-        raise RuntimeError(
-            f"destroying stack {name} failed, its resources remain; from {REPO_ROOT} run "
-            f"`pulumi destroy --stack {name}` then `pulumi stack rm {name}`"
-        ) from error
-    stack.workspace.remove_stack(name)
+        tear_down(stack, name)
 
 
 def outputs_of(e2e: E2EStack) -> StackOutputs:
@@ -129,10 +99,9 @@ def test_the_service_answers_contents_for_a_topic(e2e_stack):
 
 def test_an_app_change_rolls_the_deployment_to_the_new_digest(e2e_stack):
     before = outputs_of(e2e_stack)
-    source = e2e_stack.work_dir / APP_SOURCE
-    source.write_text(source.read_text() + f"\n# e2e rollout marker {uuid.uuid4().hex}\n")
+    mark_app_changed(e2e_stack.work_dir, uuid.uuid4().hex)
 
-    e2e_stack.stack.up(on_output=_log)
+    e2e_stack.stack.up(on_output=log)
     after = outputs_of(e2e_stack)
     report = run_verify(after)
 
@@ -142,7 +111,7 @@ def test_an_app_change_rolls_the_deployment_to_the_new_digest(e2e_stack):
 
 def test_a_second_up_without_changes_changes_nothing(e2e_stack):
     # expect_no_changes makes the engine itself fail the update if anything would change.
-    result = e2e_stack.stack.up(on_output=_log, expect_no_changes=True)
+    result = e2e_stack.stack.up(on_output=log, expect_no_changes=True)
 
     changes = result.summary.resource_changes or {}
     assert set(changes) == {"same"}, changes
