@@ -65,7 +65,7 @@ class StackOutputs:
         image_ref = _string(raw, "imageRef")
         if not _DIGEST.search(image_ref):
             raise OutputsError(
-                f"output 'imageRef' is {image_ref!r}; expected '<repositoryUrl>@sha256:<64 hex digits>'"
+                f"stack output 'imageRef' is {image_ref!r}; expected '<repositoryUrl>@sha256:<64 hex digits>'"
             )
         service_url = _optional_string(raw, "serviceUrl")
         port_forward = _optional_string(raw, "portForwardCommand")
@@ -76,7 +76,7 @@ class StackOutputs:
             )
         if service_url is not None and not re.match(r"^https?://[^/\s]+", service_url):
             raise OutputsError(
-                f"output 'serviceUrl' is {service_url!r}; expected 'http://<host>:<port>'"
+                f"stack output 'serviceUrl' is {service_url!r}; expected 'http://<host>:<port>'"
             )
         return cls(
             cluster_name=_string(raw, "clusterName"),
