@@ -87,8 +87,7 @@ class _Verification:
             nodes = self.cluster.nodes()
         except ClusterError as error:
             # Nothing else can be read either; say how to get access rather than listing echoes.
-            hint = self.outputs.update_kubeconfig_command
-            self.fail(f"{error}" + (f" (check access with: {hint})" if hint else ""))
+            self.fail(f"{error}{_access_hint(self.outputs)}")
             return
         self.show_nodes(nodes)
         self.report.failures.extend(health.node_failures(nodes))
@@ -254,6 +253,30 @@ class _Verification:
             )
             return None
         return ProxyEndpoint(self.cluster, self.outputs.service_name, port, self.options.http_timeout)
+
+
+def _access_hint(outputs: StackOutputs) -> str:
+    hints = []
+    command = _exec_command(outputs.kubeconfig)
+    if command:
+        hints.append(f"the kubeconfig gets its token by running `{command}`: is that CLI installed and logged in?")
+    if outputs.update_kubeconfig_command:
+        hints.append(f"check access with: {outputs.update_kubeconfig_command}")
+    return f" ({'; '.join(hints)})" if hints else ""
+
+
+def _exec_command(kubeconfig: dict) -> str | None:
+    """The credential plugin's command and subcommands (`aws eks get-token`), flags left out."""
+    for user in kubeconfig.get("users") or []:
+        plugin = (user.get("user") or {}).get("exec") if isinstance(user, dict) else None
+        if isinstance(plugin, dict) and plugin.get("command"):
+            words = [plugin["command"]]
+            for arg in plugin.get("args") or []:
+                if str(arg).startswith("-"):
+                    break
+                words.append(str(arg))
+            return " ".join(words)
+    return None
 
 
 def _live(pods: list[client.V1Pod]) -> list[client.V1Pod]:

@@ -306,6 +306,24 @@ def test_unreachable_api_server_fails_with_the_access_hint(kube_api, run_verify)
     )
 
 
+def test_an_unreachable_api_server_with_an_exec_plugin_names_the_plugin_command(kube_api, run_verify):
+    kubeconfig = kube_api.kubeconfig()
+    kubeconfig["clusters"][0]["cluster"]["server"] = f"http://127.0.0.1:{closed_port()}"
+    # What pulumi-eks writes; `true` prints no credential, so the client carries on without a token.
+    kubeconfig["users"][0]["user"] = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "true",
+            "args": ["eks", "get-token", "--cluster-name", "backend-eks"],
+        }
+    }
+
+    result = run_verify(stack_outputs(kube_api, kubeconfig=json.dumps(kubeconfig)))
+
+    assert result.code == 1
+    assert "the kubeconfig gets its token by running `true eks get-token`" in result.failures[0]
+
+
 def test_a_missing_deployment_fails_naming_it(kube_api, run_verify):
     result = run_verify(stack_outputs(kube_api, deploymentName="frontend"))
 
