@@ -100,11 +100,16 @@ def run(cmd: list[str], env: dict | None = None, timeout: float = 600,
     return proc
 
 
+def cached_rootfs_path(mirror: str) -> Path:
+    """Where the rootfs made by BASE_RECIPE from `mirror` is cached: keyed by both."""
+    key = hashlib.sha256(json.dumps([BASE_RECIPE, mirror], sort_keys=True).encode()).hexdigest()
+    return cache_dir() / f"debian-python-rootfs-{key[:16]}.tar"
+
+
 def debian_rootfs_tarball(log=print) -> Path:
     """A tarball of a bookworm rootfs with Python 3.11; built once per recipe, then cached."""
     mirror = debian_mirror()
-    key = hashlib.sha256(json.dumps([BASE_RECIPE, mirror], sort_keys=True).encode()).hexdigest()
-    tarball = cache_dir() / f"debian-python-rootfs-{key[:16]}.tar"
+    tarball = cached_rootfs_path(mirror)
     if tarball.exists():
         return tarball
     if os.geteuid() != 0:
