@@ -209,8 +209,10 @@ def memory_bytes(quantity: str) -> Decimal | None:
 
 def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
     """Builds validated settings from raw config values (keys without the project prefix)."""
-    read = _Reader({f"{PROJECT}:{key}": value for key, value in raw.items()} | {"aws:region": region})
-    key = lambda name: f"{PROJECT}:{name}"  # noqa: E731 - keeps the calls below readable
+    read = _Reader({f"{PROJECT}:{name}": value for name, value in raw.items()} | {"aws:region": region})
+
+    def key(name: str) -> str:
+        return f"{PROJECT}:{name}"
 
     region_value = read.string(
         "aws:region", lambda v: re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", v) is not None,

@@ -56,6 +56,7 @@ class Cluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
+    node_group: eks.ManagedNodeGroup
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:Cluster", name, None, opts)

@@ -95,7 +95,7 @@ class Evaluation:
 
     def ancestors(self, registration: Registration) -> list[Registration]:
         chain, parent = [], registration.parent
-        while parent and not parent.endswith(f"::{PROJECT}-{self.stack}") and "pulumi:pulumi:Stack" not in parent:
+        while parent and "::pulumi:pulumi:Stack::" not in parent:
             found = self.by_urn(parent)
             chain.append(found)
             parent = found.parent
