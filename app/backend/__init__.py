@@ -37,6 +37,7 @@ from . import metrics
 from .api import bp, describe_contents
 from .config import Settings
 from .contents import ContentsService
+from .hits import CacheHitMiddleware
 from .logs import configure_app_logging
 
 __all__ = ["create_app"]
@@ -63,10 +64,11 @@ def create_app(config: Settings | None = None) -> APIFlask:
     # `/contents/a/b`.
     app.url_map.merge_slashes = False
     app.extensions["settings"] = settings
-    app.extensions["contents"] = ContentsService(settings)
+    service = app.extensions["contents"] = ContentsService(settings)
     app.register_blueprint(bp)
     app.spec_processor(describe_contents)
     _instrument(app)
+    app.wsgi_app = CacheHitMiddleware(app.wsgi_app, service)
     return app
 
 

@@ -65,7 +65,7 @@ class TopicCache(Generic[V]):
         """The value for `key` and how it was obtained; raises fetch's error if no stale value."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and self._clock() - entry.fetched_at < self._ttl:
+            if self._is_fresh(entry):
                 return entry.value, CacheStatus.HIT
             flight = self._flights.get(key)
             leader = flight is None
@@ -89,6 +89,15 @@ class TopicCache(Generic[V]):
         if entry is not None:
             return entry.value, CacheStatus.STALE
         raise error
+
+    def peek(self, key: str) -> V | None:
+        """The fresh value for `key`, or None; never fetches."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry.value if self._is_fresh(entry) else None
+
+    def _is_fresh(self, entry: _Entry[V] | None) -> bool:
+        return entry is not None and self._clock() - entry.fetched_at < self._ttl
 
     def _lead(self, key: str, flight: _Flight, fetch: Callable[[], V]) -> None:
         try:

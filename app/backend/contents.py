@@ -46,6 +46,10 @@ class ContentsService:
         """The JSON body for `topic`; raises UpstreamError/FollowerTimeout with nothing cached."""
         return self._cache.get(topic, lambda: self._fetch(topic))
 
+    def fresh(self, topic: str) -> bytes | None:
+        """The cached body for `topic` if it is fresh; never calls the upstream."""
+        return self._cache.peek(topic)
+
     def _fetch(self, topic: str) -> bytes:
         stories = self._client.search(topic)
         outcome = [{"id": s.id, "title": s.title, "url": s.url} for s in stories]

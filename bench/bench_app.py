@@ -1,0 +1,164 @@
+"""Benchmark of the backend under a realistic topic mix, on 127.0.0.1, bounded in time.
+
+Starts the fake upstream (50 ms added to every call) and the real gunicorn server with the
+production configuration, drives it with wrk for a fixed duration, prints requests/s, p50 and
+p99 latency and upstream calls per 1,000 requests, and stops everything it started.
+
+    .venv/bin/python bench/bench_app.py [--duration 30] [--connections 64]
+
+Topic mix (per request): 94 % one of 25 hot topics, 5 % one of 100 warm topics, 1 % a topic
+never asked before. Every topic's first request in each worker is a miss (caches are
+per process), as after a deployment.
+
+Target on a 2-core machine, wrk included: >= 2,000 requests/s, p99 <= 60 ms, fewer than 20
+upstream calls per 1,000 requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.app.gunicorn_server import GunicornServer  # noqa: E402
+from tests.support.fake_upstream import FakeUpstream  # noqa: E402
+
+TARGET_RPS = 2000
+TARGET_P99_MS = 60
+TARGET_UPSTREAM_PER_1000 = 20
+
+HOT_TOPICS = [
+    "python", "rust", "go", "kubernetes", "aws", "linux", "ai", "llm", "security", "postgres",
+    "startup", "apple", "google", "javascript", "typescript", "react", "docker", "sqlite",
+    "privacy", "openai", "nvidia", "climate", "space", "economics", "hiring",
+]
+
+# wrk's Lua: each wrk thread draws its own topics; `done` prints the figures as one JSON line.
+WRK_SCRIPT = """
+local hot = {%(hot)s}
+local warm = {}
+for i = 1, 100 do warm[i] = hot[(i %% #hot) + 1] .. "%%20part" .. i end
+local counter = 0
+local thread_id = 0
+local next_id = 0
+
+function setup(thread)
+  next_id = next_id + 1
+  thread:set("thread_id", next_id)
+end
+
+function init(args)
+  math.randomseed(thread_id * 7919)
+end
+
+function request()
+  local r = math.random()
+  local topic
+  if r < 0.94 then
+    topic = hot[math.random(#hot)]
+  elseif r < 0.99 then
+    topic = warm[math.random(#warm)]
+  else
+    counter = counter + 1
+    topic = "new-" .. thread_id .. "-" .. counter
+  end
+  return wrk.format("GET", "/contents/" .. topic)
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_RESULT {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, ' ..
+    '"max_us": %%d, "errors": {"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=30, help="seconds of load (default 30)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--workers", default="2", help="WEB_CONCURRENCY for gunicorn")
+    parser.add_argument("--threads", default="8", help="GUNICORN_THREADS")
+    parser.add_argument("--upstream-delay", type=float, default=0.05, help="seconds per upstream call")
+    args = parser.parse_args()
+
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp, \
+            FakeUpstream(delay_seconds=args.upstream_delay) as upstream, \
+            GunicornServer(Path(tmp), {
+                "UPSTREAM_URL": upstream.url,
+                "WEB_CONCURRENCY": args.workers,
+                "GUNICORN_THREADS": args.threads,
+            }) as server:
+        script = Path(tmp) / "mix.lua"
+        script.write_text(WRK_SCRIPT % {"hot": ", ".join(f'"{t}"' for t in HOT_TOPICS)})
+        wrk = subprocess.run(
+            ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{args.duration}s",
+             "--timeout", "5s", "-s", str(script), server.url],
+            capture_output=True, text=True, timeout=args.duration + 60,
+        )
+        calls = upstream.call_count
+        cache = _cache_lookups(server.url)
+
+    result_line = next((l for l in wrk.stdout.splitlines() if l.startswith("WRK_RESULT ")), None)
+    if wrk.returncode != 0 or result_line is None:
+        print(f"wrk failed ({wrk.returncode}):\n{wrk.stdout}\n{wrk.stderr}", file=sys.stderr)
+        return 1
+    result = json.loads(result_line.removeprefix("WRK_RESULT "))
+    report(args, result, calls, cache)
+    return 0
+
+
+def _cache_lookups(url: str) -> dict[str, float]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(f"{url}/metrics", timeout=5).text
+    return {
+        s.labels["result"]: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "cache_lookups_total"
+    }
+
+
+def report(args, result: dict, upstream_calls: int, cache: dict[str, float]) -> None:
+    total = result["requests"]
+    rps = total / (result["duration_us"] / 1e6)
+    p50, p90, p99 = (result[k] / 1000 for k in ("p50_us", "p90_us", "p99_us"))
+    per_1000 = upstream_calls / total * 1000 if total else float("inf")
+    errors = sum(result["errors"].values())
+
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    print(f"load: wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s; "
+          f"gunicorn {args.workers} workers x {args.threads} threads; upstream +{args.upstream_delay * 1000:g} ms")
+    print(f"requests:        {total} ({errors} errors: {result['errors']})")
+    print(f"requests/s:      {rps:8.0f}   target >= {TARGET_RPS}: {verdict(rps >= TARGET_RPS)}")
+    print(f"latency p50:     {p50:8.1f} ms")
+    print(f"latency p90:     {p90:8.1f} ms")
+    print(f"latency p99:     {p99:8.1f} ms   target <= {TARGET_P99_MS}: {verdict(p99 <= TARGET_P99_MS)}")
+    print(f"latency max:     {result['max_us'] / 1000:8.1f} ms")
+    print(f"upstream calls:  {upstream_calls} = {per_1000:.1f} per 1,000 requests   "
+          f"target < {TARGET_UPSTREAM_PER_1000}: {verdict(per_1000 < TARGET_UPSTREAM_PER_1000)}")
+    print("cache lookups:   " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(cache.items())))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
