@@ -73,13 +73,24 @@ def verify(
 
 
 class _Verification:
-    def __init__(self, outputs, options, cluster, report, out, err, sleep):
-        self.outputs: StackOutputs = outputs
-        self.options: Options = options
-        self.cluster: Cluster = cluster
-        self.report: Report = report
-        self.out: TextIO = out
-        self.err: TextIO = err
+    """One run of the checks; state shared by the steps lives here, results go to `report`."""
+
+    def __init__(
+        self,
+        outputs: StackOutputs,
+        options: Options,
+        cluster: Cluster,
+        report: Report,
+        out: TextIO,
+        err: TextIO,
+        sleep: Callable[[float], None],
+    ):
+        self.outputs = outputs
+        self.options = options
+        self.cluster = cluster
+        self.report = report
+        self.out = out
+        self.err = err
         self.sleep = sleep
 
     def run(self) -> None:
@@ -132,24 +143,15 @@ class _Verification:
         deadline = time.monotonic() + self.options.timeout
         progress: Progress | None = None
         while True:
-            deployment = self.cluster.deployment(name)
-            pods = self.cluster.pods(selector_string(deployment.spec.selector))
+            try:
+                deployment = self.cluster.deployment(name)
+                pods = self.cluster.pods(selector_string(deployment.spec.selector))
+            except ClusterError:
+                if progress:
+                    progress.finish("interrupted by an API error")
+                raise
             state = health.rollout(deployment)
-            outcome = None
-            if state.complete:
-                outcome = "complete"
-            elif state.deadline_exceeded:
-                outcome = "stuck (ProgressDeadlineExceeded)"
-                self.fail(f"rollout of deployment {name} is stuck: {state.deadline_exceeded}")
-            elif health.pod_failures(_live(pods)):
-                # A container that cannot start will not fix itself within the timeout.
-                outcome = "stopped: a pod cannot start"
-            elif time.monotonic() >= deadline:
-                outcome = f"not complete within {self.options.timeout:g}s"
-                self.fail(
-                    f"rollout of deployment {name} did not complete within "
-                    f"{self.options.timeout:g}s ({state.describe()})"
-                )
+            outcome = self.rollout_outcome(name, state, pods, deadline)
             if outcome:
                 if progress:
                     progress.finish(outcome)
@@ -160,6 +162,27 @@ class _Verification:
                 progress = Progress(self.err, f"rollout of deployment/{name}", self.options.timeout)
             progress.update(state.describe())
             self.sleep(min(self.options.poll_interval, max(deadline - time.monotonic(), 0)))
+
+    def rollout_outcome(
+        self, name: str, state: health.Rollout, pods: list[client.V1Pod], deadline: float
+    ) -> str | None:
+        """None while waiting is worth it; otherwise the rollout's STATUS, its failure recorded."""
+        if state.complete:
+            return "complete"
+        if state.deadline_exceeded:
+            self.fail(f"rollout of deployment {name} is stuck: {state.deadline_exceeded}")
+            return "stuck (ProgressDeadlineExceeded)"
+        if health.pod_failures(_live(pods)):
+            # A container that cannot start will not fix itself within the timeout; the pod
+            # check reports it, so no rollout failure is added on top.
+            return "stopped: a pod cannot start"
+        if time.monotonic() >= deadline:
+            self.fail(
+                f"rollout of deployment {name} did not complete within "
+                f"{self.options.timeout:g}s ({state.describe()})"
+            )
+            return f"not complete within {self.options.timeout:g}s"
+        return None
 
     def show_rollout(self, name: str, state: health.Rollout, outcome: str) -> None:
         row = [state.desired, state.updated, state.ready, state.available, outcome]
