@@ -125,14 +125,18 @@ def load_stack_outputs(stack_name: str, work_dir: Path) -> StackOutputs:
             "`pulumi stack output --json --show-secrets`"
         ) from None
     except auto.errors.CommandError as error:
-        detail = _first_line(getattr(error, "stderr", "") or str(error))
-        raise OutputsError(f"cannot read outputs of stack {stack_name!r}: {detail}") from None
+        raise OutputsError(
+            f"cannot read outputs of stack {stack_name!r}: {command_error_reason(error)}"
+        ) from None
     return StackOutputs.from_mapping({name: output.value for name, output in outputs.items()})
 
 
-def _first_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else "unknown error"
+def command_error_reason(error: Exception) -> str:
+    """The CLI's first stderr line; never its stdout, which may hold decrypted outputs."""
+    # The Automation API renders a failed command as "code: N / stdout: ... / stderr: ...".
+    _, found, stderr = str(error).partition(" stderr: ")
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()] if found else []
+    return lines[0] if lines else "the pulumi CLI failed without an error message"
 
 
 def _present(raw: Mapping[str, Any], key: str) -> Any:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from pulumi.automation._cmd import CommandResult
+from pulumi.automation.errors import StackNotFoundError
 
 from ops.__main__ import main
-from ops.outputs import OutputsError, StackOutputs, load_outputs_file
+from ops.outputs import OutputsError, StackOutputs, command_error_reason, load_outputs_file
 from tests.ops.cluster_state import REPOSITORY_URL, STACK_DIGEST
 
 KUBECONFIG = {
@@ -127,3 +129,11 @@ def test_stack_mode_without_the_pulumi_cli_points_to_outputs_file(tmp_path, monk
     assert code == 2
     assert "--stack needs the pulumi CLI on PATH" in err
     assert "--outputs-file" in err
+
+
+def test_a_failed_pulumi_command_is_reported_by_its_stderr_not_its_stdout():
+    error = StackNotFoundError(
+        CommandResult(stdout='{"kubeconfig": "s3cr3t"}', stderr="error: no stack named 'qa' found\n", code=255)
+    )
+
+    assert command_error_reason(error) == "error: no stack named 'qa' found"
