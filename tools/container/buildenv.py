@@ -194,12 +194,15 @@ class ContainerTools:
 
     def close(self, remove_root: bool = True) -> None:
         if (self.root / "graph").exists():
-            # Containers first, then storage: layers may be mounted.
-            self("podman", "rm", "--all", "--force", check=False, timeout=120)
+            # Everything here is private to this storage, but its layers can still be mounted
+            # (running containers, build containers, `podman image mount`): release them
+            # before deleting the directory. Not `podman system reset`: it also deletes the
+            # machine's podman networks, which are not ours.
+            self("podman", "rm", "--all", "--force", "--time", "0", check=False, timeout=120)
             self("buildah", "rm", "--all", check=False, timeout=120)
-            self("podman", "system", "reset", "--force", check=False, timeout=300)
-            # `system reset` leaves overlay mounts' parent dirs behind on some versions.
-            run(["umount", "-R", str(self.root / "graph" / "overlay")], check=False)
+            self("podman", "image", "unmount", "--all", "--force", check=False, timeout=120)
+            # The overlay driver bind-mounts its own home; a crash can leave more under it.
+            run(["umount", "--recursive", str(self.root / "graph" / "overlay")], check=False)
         if remove_root:
             shutil.rmtree(self.root, ignore_errors=True)
         else:
