@@ -34,6 +34,8 @@ class Scenario:
     # Waiting reason of the first pod's app container, e.g. "CrashLoopBackOff".
     waiting_reason: str | None = None
     waiting_message: str = ""
+    # An old ReplicaSet's pod on its way out (deletionTimestamp set), still on the previous image.
+    terminating_old_pod: bool = False
     deployment_digest: str = STACK_DIGEST
     running_digest: str = STACK_DIGEST
     node_port: int = 30080
@@ -158,6 +160,13 @@ def deployment(scenario: Scenario, complete: bool) -> client.V1Deployment:
 def pods(scenario: Scenario) -> list[client.V1Pod]:
     """The deployment's pods, plus a decoy that an `app=<name>` selector would wrongly include."""
     result = [_pod(scenario, index) for index in range(scenario.replicas)]
+    if scenario.terminating_old_pod:
+        old = _pod(scenario, 0)
+        old.metadata.name = f"{scenario.deployment_name}-5f6b-00000"
+        old.metadata.labels["pod-template-hash"] = "5f6b"
+        old.metadata.deletion_timestamp = EPOCH
+        old.status.container_statuses[0].image_id = f"{REPOSITORY_URL}@{OTHER_DIGEST}"
+        result.append(old)
     decoy = _pod(scenario, 99)
     decoy.metadata.name = f"{scenario.deployment_name}-canary-0"
     decoy.metadata.labels = {"app": scenario.deployment_name, "app.kubernetes.io/name": "canary"}

@@ -114,6 +114,16 @@ def test_a_rollout_in_progress_is_waited_for_with_progress_on_stderr(kube_api, r
     assert "rollout" not in result.out.split("RESULT")[1]
 
 
+def test_an_old_pod_still_terminating_is_shown_but_not_judged(kube_api, run_verify):
+    kube_api.scenario.terminating_old_pod = True
+
+    result = run_verify(stack_outputs(kube_api))
+
+    assert result.code == 0, result.out
+    old_row = next(line for line in result.out.splitlines() if line.startswith("backend-5f6b-00000"))
+    assert old_row.split()[-1] == "Terminating"
+
+
 def test_kubeconfig_comes_from_the_stack_not_the_environment(kube_api, run_verify, tmp_path, monkeypatch):
     ambient = dict(kube_api.kubeconfig())
     ambient["clusters"] = [{"name": "fake", "cluster": {"server": f"http://127.0.0.1:{closed_port()}"}}]
