@@ -185,6 +185,8 @@ def digest_failures(
             if status.name not in names:
                 continue
             running = digest_of(status.image_id)
+            if running is None and container_problem(pod):
+                continue  # the pod's own failure (e.g. ImagePullBackOff) already says why
             if running is None:
                 failures.append(
                     f"pod {pod.metadata.name} container {status.name} has not pulled an image yet"

@@ -234,8 +234,11 @@ class _Verification:
                 if status.name in names:
                     running = health.digest_of(status.image_id)
                     self.report.pod_digests[pod.metadata.name] = running
-                    verdict = "match" if running == expected else "MISMATCH"
-                    rows.append([pod.metadata.name, status.name, running or "not pulled", verdict])
+                    if running is None:
+                        rows.append([pod.metadata.name, status.name, "-", "not pulled yet"])
+                    else:
+                        verdict = "match" if running == expected else "MISMATCH"
+                        rows.append([pod.metadata.name, status.name, _short(running), verdict])
         self.emit(
             table.render(f"IMAGE (stack built {expected})", ["POD", "CONTAINER", "DIGEST", "CHECK"], rows)
         )
@@ -300,6 +303,11 @@ def _exec_command(kubeconfig: dict) -> str | None:
                 words.append(str(arg))
             return " ".join(words)
     return None
+
+
+def _short(digest: str) -> str:
+    # Twelve hex digits, as docker and crictl print image IDs; failure lines keep the full digest.
+    return digest[: len("sha256:") + 12]
 
 
 def _live(pods: list[client.V1Pod]) -> list[client.V1Pod]:

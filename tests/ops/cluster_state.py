@@ -216,15 +216,25 @@ def _pod(scenario: Scenario, index: int) -> client.V1Pod:
 
 def events(scenario: Scenario, pod_name: str) -> list[client.CoreV1Event]:
     """The Events tab of the console: scheduled, pulled, created, started (or the back-off)."""
+    image = f"{REPOSITORY_URL}@{scenario.deployment_digest}"
     steps = [
         ("Normal", "Scheduled", "Successfully assigned pod to node"),
-        ("Normal", "Pulling", f"Pulling image \"{REPOSITORY_URL}@{scenario.deployment_digest}\""),
-        ("Normal", "Pulled", "Successfully pulled image in 2.1s"),
-        ("Normal", "Created", "Created container backend"),
-        ("Normal", "Started", "Started container backend"),
+        ("Normal", "Pulling", f'Pulling image "{image}"'),
     ]
-    if scenario.waiting_reason and pod_name.endswith("-00000"):
-        steps.append(("Warning", "BackOff", f"Back-off: {scenario.waiting_reason}"))
+    failing = scenario.waiting_reason if pod_name.endswith("-00000") else None
+    if failing in ("ImagePullBackOff", "ErrImagePull"):
+        steps += [
+            ("Warning", "Failed", f'Failed to pull image "{image}": not found'),
+            ("Warning", "BackOff", f'Back-off pulling image "{image}"'),
+        ]
+    else:
+        steps += [
+            ("Normal", "Pulled", "Successfully pulled image in 2.1s"),
+            ("Normal", "Created", "Created container backend"),
+            ("Normal", "Started", "Started container backend"),
+        ]
+        if failing:
+            steps.append(("Warning", "BackOff", "Back-off restarting failed container backend"))
     return [
         client.CoreV1Event(
             metadata=client.V1ObjectMeta(name=f"{pod_name}.{index}", namespace=scenario.namespace),

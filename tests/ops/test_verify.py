@@ -188,6 +188,14 @@ def test_a_container_that_cannot_start_fails_naming_pod_and_reason(kube_api, run
     )
 
 
+def test_an_image_that_cannot_be_pulled_is_reported_once_not_also_as_a_digest_problem(kube_api, run_verify):
+    kube_api.scenario.waiting_reason = "ImagePullBackOff"
+
+    result = run_verify(stack_outputs(kube_api))
+
+    assert result.failures == ["pod backend-7d9c-00000 container backend is in ImagePullBackOff"]
+
+
 def test_a_container_that_cannot_start_stops_the_wait_before_the_timeout(kube_api, run_verify):
     kube_api.scenario.waiting_reason = "CrashLoopBackOff"
 
