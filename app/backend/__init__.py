@@ -15,6 +15,9 @@ Environment variables (all optional; a bad value stops start-up with an error na
     UPSTREAM_CONNECT_TIMEOUT_SECONDS  1.0      per attempt
     UPSTREAM_READ_TIMEOUT_SECONDS     3.0      per attempt; a read timeout is not retried
     UPSTREAM_RETRIES                  2        retries on connection errors and 5xx (0-5)
+    UPSTREAM_FAILURE_BACKOFF_SECONDS  5        after a failed fetch, the topic is answered
+                                               from cache (stale) or with the same error,
+                                               without calling the upstream, for this long
     CACHE_TTL_SECONDS                 60       freshness of a cached topic
     CACHE_MAX_TOPICS                  10000    topics kept per worker (LRU)
     LOG_LEVEL                         INFO     DEBUG, INFO, WARNING, ERROR or CRITICAL

@@ -5,6 +5,9 @@
   others wait for its result, so a burst on a new topic costs one upstream call.
 - The last good answer is kept (LRU-bounded) after it goes stale, and is served, marked
   stale, when a refresh fails.
+- After a failed fetch the topic is not fetched again for `failure_backoff` seconds: callers
+  get the stale answer (or the same error) at once, instead of each waiting out another
+  upstream timeout, and a failing upstream is not hammered.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ V = TypeVar("V")
 class CacheStatus(str, Enum):
     HIT = "hit"  # fresh entry, no upstream call
     MISS = "miss"  # fetched (by this caller or by a concurrent one it waited for)
-    STALE = "stale"  # the fetch failed; an older good answer is served
+    STALE = "stale"  # the fetch failed (now or within the backoff); an older good answer is served
 
 
 @dataclass(frozen=True)
@@ -33,13 +36,19 @@ class _Entry(Generic[V]):
     fetched_at: float
 
 
+@dataclass(frozen=True)
+class _Failure:
+    error: Exception
+    failed_at: float
+
+
 class _Flight:
     """One fetch in progress; followers wait on `done` and read its outcome."""
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.value = None
-        self.error: BaseException | None = None
+        self.error: Exception | None = None
 
 
 class FollowerTimeout(Exception):
@@ -52,12 +61,15 @@ class TopicCache(Generic[V]):
         ttl: float,
         max_topics: int,
         wait_timeout: float,
+        failure_backoff: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl = ttl
         self._wait_timeout = wait_timeout
+        self._failure_backoff = failure_backoff
         self._clock = clock
         self._entries: LRUCache[str, _Entry[V]] = LRUCache(maxsize=max_topics)
+        self._failures: LRUCache[str, _Failure] = LRUCache(maxsize=max_topics)
         self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
 
@@ -67,6 +79,9 @@ class TopicCache(Generic[V]):
             entry = self._entries.get(key)
             if self._is_fresh(entry):
                 return entry.value, CacheStatus.HIT
+            failure = self._failures.get(key)
+            if failure is not None and self._clock() - failure.failed_at < self._failure_backoff:
+                return self._stale_or_raise(entry, failure.error)
             flight = self._flights.get(key)
             leader = flight is None
             if leader:
@@ -86,9 +101,7 @@ class TopicCache(Generic[V]):
             return flight.value, CacheStatus.MISS
         with self._lock:
             entry = self._entries.get(key)
-        if entry is not None:
-            return entry.value, CacheStatus.STALE
-        raise error
+        return self._stale_or_raise(entry, error)
 
     def peek(self, key: str) -> V | None:
         """The fresh value for `key`, or None; never fetches."""
@@ -96,21 +109,31 @@ class TopicCache(Generic[V]):
             entry = self._entries.get(key)
             return entry.value if self._is_fresh(entry) else None
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
     def _is_fresh(self, entry: _Entry[V] | None) -> bool:
         return entry is not None and self._clock() - entry.fetched_at < self._ttl
+
+    @staticmethod
+    def _stale_or_raise(entry: _Entry[V] | None, error: Exception) -> tuple[V, CacheStatus]:
+        if entry is not None:
+            return entry.value, CacheStatus.STALE
+        raise error
 
     def _lead(self, key: str, flight: _Flight, fetch: Callable[[], V]) -> None:
         try:
             flight.value = fetch()
         except Exception as exc:  # handed to every waiter, re-raised by each
-            flight.error = exc
+            # The traceback would keep the failed fetch's frames alive while it is remembered.
+            flight.error = exc.with_traceback(None)
         finally:
             with self._lock:
                 if flight.error is None:
                     self._entries[key] = _Entry(flight.value, self._clock())
+                    self._failures.pop(key, None)
+                else:
+                    self._failures[key] = _Failure(flight.error, self._clock())
                 del self._flights[key]
             flight.done.set()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)

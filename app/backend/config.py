@@ -80,6 +80,9 @@ class Settings:
     # busy pod far below that for a realistic topic mix.
     cache_ttl: float = 60.0
     cache_max_topics: int = 10_000
+    # After a failed fetch a topic is answered from what is known (stale answer or the same
+    # error) for this long, instead of every request waiting out another upstream failure.
+    upstream_failure_backoff: float = 5.0
     log_level: str = "INFO"
 
     @classmethod
@@ -95,6 +98,8 @@ class Settings:
             upstream_retries=_int(env, "UPSTREAM_RETRIES", cls.upstream_retries, 0, 5),
             cache_ttl=_seconds(env, "CACHE_TTL_SECONDS", cls.cache_ttl, 1, 86_400),
             cache_max_topics=_int(env, "CACHE_MAX_TOPICS", cls.cache_max_topics, 1, 1_000_000),
+            upstream_failure_backoff=_seconds(env, "UPSTREAM_FAILURE_BACKOFF_SECONDS",
+                                              cls.upstream_failure_backoff, 0, 3_600),
             log_level=_read(env, "LOG_LEVEL", cls.log_level, _log_level,
                             f"one of {', '.join(LOG_LEVELS)}"),
         )

@@ -40,6 +40,7 @@ class ContentsService:
             max_topics=settings.cache_max_topics,
             # A waiter never outwaits the leader's own worst case by much.
             wait_timeout=settings.upstream_worst_case_seconds + 1,
+            failure_backoff=settings.upstream_failure_backoff,
         )
 
     def lookup(self, topic: str) -> tuple[bytes, CacheStatus]:

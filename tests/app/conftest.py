@@ -26,6 +26,8 @@ def upstream():
 @pytest.fixture
 def settings(upstream) -> Settings:
     # Short timeouts keep failure tests fast; the retry count is the production default.
+    # No failure backoff, so each request shows what one upstream exchange leads to; the
+    # backoff has tests of its own.
     return Settings(
         upstream_url=upstream.url,
         upstream_connect_timeout=0.5,
@@ -33,6 +35,7 @@ def settings(upstream) -> Settings:
         upstream_retries=2,
         cache_ttl=60,
         cache_max_topics=100,
+        upstream_failure_backoff=0,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -74,6 +75,35 @@ def test_the_least_recently_used_topic_is_evicted_beyond_the_bound(cache):
     assert cache.get("a", failing) == ("a", CacheStatus.HIT)
     with pytest.raises(ConnectionError):
         cache.get("b", failing)
+
+
+def test_after_a_failure_the_error_is_repeated_without_fetching_during_the_backoff(clock):
+    cache = TopicCache(ttl=60, max_topics=2, wait_timeout=5, failure_backoff=5, clock=clock)
+    with pytest.raises(ConnectionError):
+        cache.get("rust", failing)
+    clock.now += 4.9
+
+    with pytest.raises(ConnectionError):
+        cache.get("rust", lambda: pytest.fail("fetched during the backoff"))
+
+
+def test_after_a_failure_the_stale_value_is_served_without_fetching_during_the_backoff(clock):
+    cache = TopicCache(ttl=60, max_topics=2, wait_timeout=5, failure_backoff=5, clock=clock)
+    cache.get("rust", lambda: "first")
+    clock.now += 60
+    cache.get("rust", failing)
+    clock.now += 4.9
+
+    assert cache.get("rust", lambda: pytest.fail("fetched during the backoff")) == ("first", CacheStatus.STALE)
+
+
+def test_after_the_backoff_the_topic_is_fetched_again(clock):
+    cache = TopicCache(ttl=60, max_topics=2, wait_timeout=5, failure_backoff=5, clock=clock)
+    with pytest.raises(ConnectionError):
+        cache.get("rust", failing)
+    clock.now += 5
+
+    assert cache.get("rust", lambda: "recovered") == ("recovered", CacheStatus.MISS)
 
 
 def _concurrently(n, call):
@@ -164,3 +194,18 @@ def test_an_upstream_failure_after_expiry_serves_the_stale_answer_marked_stale(s
     assert response.headers["X-Cache"] == "stale"
     assert response.get_json() == fresh
     assert upstream.call_count == 4  # the first fetch, then a failed one with its two retries
+
+
+def test_during_an_upstream_outage_stale_answers_do_not_wait_for_the_upstream_again(settings, upstream):
+    client = create_app(Settings(**{**settings.__dict__, "cache_ttl": 1, "upstream_failure_backoff": 30})).test_client()
+    client.get("/contents/rust")
+    upstream.set_mode("hang")
+    threading.Event().wait(1.05)
+    assert client.get("/contents/rust").headers["X-Cache"] == "stale"  # waited one read timeout
+
+    started = time.monotonic()
+    response = client.get("/contents/rust")
+
+    assert response.headers["X-Cache"] == "stale"
+    assert time.monotonic() - started < settings.upstream_read_timeout / 2
+    assert upstream.call_count == 2

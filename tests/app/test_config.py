@@ -27,10 +27,20 @@ def test_values_are_read_from_the_environment():
         "UPSTREAM_RETRIES": "0",
         "CACHE_TTL_SECONDS": "30",
         "CACHE_MAX_TOPICS": "5",
+        "UPSTREAM_FAILURE_BACKOFF_SECONDS": "0",
         "LOG_LEVEL": "debug",
     })
 
-    assert settings == Settings("http://127.0.0.1:9/search", 0.25, 2.0, 0, 30.0, 5, "DEBUG")
+    assert settings == Settings(
+        upstream_url="http://127.0.0.1:9/search",
+        upstream_connect_timeout=0.25,
+        upstream_read_timeout=2.0,
+        upstream_retries=0,
+        cache_ttl=30.0,
+        cache_max_topics=5,
+        upstream_failure_backoff=0.0,
+        log_level="DEBUG",
+    )
 
 
 def test_an_empty_variable_means_its_default():
@@ -48,6 +58,7 @@ def test_an_empty_variable_means_its_default():
         ("UPSTREAM_RETRIES", "1.5", "an integer from 0 to 5"),
         ("CACHE_TTL_SECONDS", "-1", "a number of seconds from 1 to 86400"),
         ("CACHE_MAX_TOPICS", "0", "an integer from 1 to 1000000"),
+        ("UPSTREAM_FAILURE_BACKOFF_SECONDS", "-1", "a number of seconds from 0 to 3600"),
         ("LOG_LEVEL", "loud", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ],
 )
