@@ -1,7 +1,7 @@
 """gunicorn settings, from environment variables validated at start-up.
 
 Run from this directory: `gunicorn --config gunicorn.conf.py backend.wsgi:app`.
-Variables and defaults are listed in backend/__init__.py.
+Variables and defaults are described in README.md.
 """
 
 import os

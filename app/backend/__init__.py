@@ -8,25 +8,8 @@ Run it locally, from `app/`:
 
     gunicorn --config gunicorn.conf.py backend.wsgi:app
 
-Environment variables (all optional; a bad value stops start-up with an error naming it):
-
-    PORT                              8080     listen on 0.0.0.0:PORT
-    UPSTREAM_URL                      https://hn.algolia.com/api/v1/search
-    UPSTREAM_CONNECT_TIMEOUT_SECONDS  1.0      per attempt
-    UPSTREAM_READ_TIMEOUT_SECONDS     3.0      per attempt; a read timeout is not retried
-    UPSTREAM_RETRIES                  2        retries on connection errors and 5xx (0-5)
-    UPSTREAM_FAILURE_BACKOFF_SECONDS  5        after a failed fetch, the topic is answered
-                                               from cache (stale) or with the same error,
-                                               without calling the upstream, for this long
-    CACHE_TTL_SECONDS                 60       freshness of a cached topic
-    CACHE_MAX_TOPICS                  10000    topics kept per worker (LRU)
-    LOG_LEVEL                         INFO     DEBUG, INFO, WARNING, ERROR or CRITICAL
-    WEB_CONCURRENCY                   2        gunicorn worker processes
-    GUNICORN_THREADS                  8        threads per worker
-    GUNICORN_TIMEOUT                  30       seconds before a stuck worker is restarted
-    GUNICORN_GRACEFUL_TIMEOUT         20       seconds in-flight requests get on SIGTERM
-    GUNICORN_KEEPALIVE                5        seconds an idle keep-alive connection is kept
-    PROMETHEUS_MULTIPROC_DIR          /tmp/prometheus   metrics shared by the workers
+Configuration (environment variables), endpoints, errors, cache and metrics are described
+in app/README.md.
 """
 
 from __future__ import annotations
