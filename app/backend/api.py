@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from apiflask import APIBlueprint, abort
 from flask import Response, current_app
 
@@ -13,11 +11,9 @@ from .contents import MAX_TOPIC_LENGTH, TOPIC_PATTERN, ContentsService, topic_is
 from .schemas import Contents, Status
 from .upstream import UpstreamError, UpstreamTimeout
 
-log = logging.getLogger(__name__)
-
 bp = APIBlueprint("api", __name__, tag="Contents")
 
-_UPSTREAM_ERRORS = {
+_ERROR_ANSWERS = {
     400: f"The topic is empty, blank (only spaces or control characters) or longer than "
     f"{MAX_TOPIC_LENGTH} characters.",
     502: "The upstream search API failed (error status, malformed answer, unreachable) "
@@ -28,22 +24,22 @@ _UPSTREAM_ERRORS = {
 
 @bp.get("/contents/<path:topic>")
 @bp.output(Contents, description="Hacker News stories for the topic, in upstream order.")
-@bp.doc(summary="Search Hacker News stories for a topic", responses=_UPSTREAM_ERRORS)
+@bp.doc(summary="Search Hacker News stories for a topic", responses=_ERROR_ANSWERS)
 def contents(topic: str):
     if not topic_is_valid(topic):
         _reject_topic(topic)
     service: ContentsService = current_app.extensions["contents"]
     try:
         body, status = service.lookup(topic)
-    except (UpstreamTimeout, FollowerTimeout) as exc:
-        _count_failed_miss(topic, exc)
+    # Failures are logged once per upstream exchange (upstream.py), not once per request:
+    # during an outage every request would otherwise log one.
+    except (UpstreamTimeout, FollowerTimeout):
+        metrics.CACHE_LOOKUPS.labels(result=CacheStatus.MISS.value).inc()
         abort(504, message="the upstream search API timed out")
-    except UpstreamError as exc:
-        _count_failed_miss(topic, exc)
+    except UpstreamError:
+        metrics.CACHE_LOOKUPS.labels(result=CacheStatus.MISS.value).inc()
         abort(502, message="the upstream search API failed")
     metrics.CACHE_LOOKUPS.labels(result=status.value).inc()
-    if status is CacheStatus.STALE:
-        log.warning("upstream failed; serving the last good answer", extra={"topic": topic})
     response = Response(body, mimetype="application/json")
     response.headers["X-Cache"] = status.value
     return response
@@ -65,11 +61,6 @@ def describe_contents(spec: dict) -> dict:
         }
     }
     return spec
-
-
-def _count_failed_miss(topic: str, exc: Exception) -> None:
-    metrics.CACHE_LOOKUPS.labels(result=CacheStatus.MISS.value).inc()
-    log.warning("upstream failed with nothing cached: %s", exc, extra={"topic": topic})
 
 
 @bp.get("/contents/", strict_slashes=False)

@@ -72,15 +72,19 @@ class SearchClient:
         self._session.headers["Accept"] = "application/json"
 
     def search(self, topic: str) -> list[Story]:
-        """Stories for `topic`, in upstream order, keeping only those with a title and url."""
+        """Stories for `topic`, in upstream order, keeping only those with an id, title and url."""
         started = time.perf_counter()
         outcome = "error"
         try:
             stories = self._search(topic)
             outcome = "ok"
             return stories
-        except UpstreamTimeout:
+        except UpstreamTimeout as exc:
             outcome = "timeout"
+            log.warning("upstream search failed: %s", exc, extra={"topic": topic})
+            raise
+        except UpstreamError as exc:
+            log.warning("upstream search failed: %s", exc, extra={"topic": topic})
             raise
         finally:
             metrics.UPSTREAM_REQUESTS.labels(outcome=outcome).inc()
@@ -102,6 +106,8 @@ class SearchClient:
                 Story(id=str(hit["objectID"]), title=hit["title"], url=hit["url"])
                 for hit in hits
                 if _non_empty(hit.get("title")) and _non_empty(hit.get("url"))
+                # A hit without an id cannot be answered; it does not spoil the others.
+                and isinstance(hit.get("objectID"), (str, int))
             ]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UpstreamError(f"upstream answered malformed JSON: {exc!r}") from exc

@@ -37,6 +37,16 @@ def test_blank_titles_and_urls_are_dropped(client, upstream):
     assert client.get("/contents/x").get_json() == {"outcome": []}
 
 
+def test_hits_without_an_object_id_are_dropped(client, upstream):
+    upstream.hits = lambda q: [
+        {"title": "no id", "url": "https://u/1"},
+        {"objectID": None, "title": "null id", "url": "https://u/2"},
+        {"objectID": "3", "title": "kept", "url": "https://u/3"},
+    ]
+
+    assert client.get("/contents/x").get_json() == {"outcome": [{"id": "3", "title": "kept", "url": "https://u/3"}]}
+
+
 def test_allows_any_origin(client):
     assert client.get("/contents/rust").headers["Access-Control-Allow-Origin"] == "*"
 
