@@ -20,7 +20,7 @@ from apiflask import APIFlask
 from flask import g, request
 
 from . import metrics
-from .api import bp, describe_contents
+from .api import TopicConverter, bp, describe_contents
 from .config import Settings
 from .contents import ContentsService
 from .hits import CacheHitMiddleware
@@ -43,12 +43,11 @@ def create_app(config: Settings | None = None) -> APIFlask:
         spec_path="/openapi.json",
         docs_path="/docs",
     )
-    app.config.update(
-        SPEC_FORMAT="json",
-    )
+    app.config["SPEC_FORMAT"] = "json"
     # `/contents/a//b` is a topic with slashes in it, not a redirect (an HTML page) to
     # `/contents/a/b`.
     app.url_map.merge_slashes = False
+    app.url_map.converters["topic"] = TopicConverter
     app.extensions["settings"] = settings
     service = app.extensions["contents"] = ContentsService(settings)
     app.register_blueprint(bp)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, abort
 from flask import Response, current_app
+from werkzeug.routing import BaseConverter
 
 from . import metrics
 from .cache import CacheStatus, FollowerTimeout
@@ -12,6 +13,14 @@ from .schemas import Contents, Status
 from .upstream import UpstreamError, UpstreamTimeout
 
 bp = APIBlueprint("api", __name__, tag="Contents")
+
+
+class TopicConverter(BaseConverter):
+    """Everything after `/contents/`, slashes included; Werkzeug's `path` refuses a leading one."""
+
+    regex = "(?s:.+)"  # newlines too: any text is a topic, once URL-decoded
+    part_isolating = False
+
 
 _ERROR_ANSWERS = {
     400: f"The topic is empty, blank (only spaces or control characters) or longer than "
@@ -22,7 +31,7 @@ _ERROR_ANSWERS = {
 }
 
 
-@bp.get("/contents/<path:topic>")
+@bp.get("/contents/<topic:topic>")
 @bp.output(Contents, description="Hacker News stories for the topic, in upstream order.")
 @bp.doc(summary="Search Hacker News stories for a topic", responses=_ERROR_ANSWERS)
 def contents(topic: str):

@@ -19,7 +19,7 @@ from .cache import CacheStatus
 from .contents import ContentsService
 
 PREFIX = "/contents/"
-ROUTE = "/contents/<path:topic>"  # the Flask rule, so both paths share metric labels
+ROUTE = "/contents/<topic:topic>"  # the Flask rule, so both paths share metric labels
 
 _requests = metrics.HTTP_REQUESTS.labels(route=ROUTE, method="GET", status="200")
 _latency = metrics.HTTP_LATENCY.labels(route=ROUTE)

@@ -70,6 +70,16 @@ def test_a_topic_may_contain_a_slash(client, upstream):
     assert upstream.requests[0]["query"] == {"query": ["ci/cd"]}
 
 
+def test_a_topic_may_start_with_a_slash(client, upstream):
+    assert client.get("/contents//r/programming").status_code == 200
+    assert upstream.requests[0]["query"] == {"query": ["/r/programming"]}
+
+
+def test_a_topic_may_contain_a_newline(client, upstream):
+    assert client.get("/contents/two%0Alines").status_code == 200
+    assert upstream.requests[0]["query"] == {"query": ["two\nlines"]}
+
+
 def test_a_topic_of_the_maximum_length_is_accepted(client):
     assert client.get("/contents/" + "a" * MAX_TOPIC_LENGTH).status_code == 200
 

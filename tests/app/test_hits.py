@@ -6,7 +6,7 @@ from prometheus_client import REGISTRY
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
-ROUTE = "/contents/<path:topic>"
+ROUTE = "/contents/<topic:topic>"
 
 
 def through_flask_only(app):

@@ -22,8 +22,8 @@ def delta():
 
 
 def test_requests_are_counted_by_route_template_method_and_status(client, delta):
-    ok = delta("http_requests_total", route="/contents/<path:topic>", method="GET", status="200")
-    bad = delta("http_requests_total", route="/contents/<path:topic>", method="GET", status="400")
+    ok = delta("http_requests_total", route="/contents/<topic:topic>", method="GET", status="200")
+    bad = delta("http_requests_total", route="/contents/<topic:topic>", method="GET", status="400")
     unmatched = delta("http_requests_total", route="unmatched", method="GET", status="404")
 
     client.get("/contents/a")
