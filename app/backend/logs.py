@@ -51,6 +51,8 @@ class JsonLogger(glogging.Logger):
             "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
             "type": "access",
             "remote_addr": environ.get("REMOTE_ADDR"),
+            # Behind a load balancer REMOTE_ADDR is the balancer; the client is in here.
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
             "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO"),
             "query": environ.get("QUERY_STRING") or None,

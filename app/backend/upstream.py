@@ -64,6 +64,9 @@ class SearchClient:
             backoff_jitter=0.05,
             # Hand back the last 5xx response instead of raising, so the status is logged.
             raise_on_status=False,
+            # A Retry-After of minutes would hold the request thread (and the client) that
+            # long; the bounded backoff above is the only wait.
+            respect_retry_after_header=False,
         )
         adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
         self._session = requests.Session()

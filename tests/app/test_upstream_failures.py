@@ -9,6 +9,14 @@ from backend import create_app
 from backend.config import Settings
 
 
+def test_an_upstream_4xx_is_answered_502_without_retry(client, upstream):
+    upstream.set_mode("error")
+    upstream.error_status = 429
+
+    assert client.get("/contents/rust").status_code == 502
+    assert upstream.call_count == 1
+
+
 def test_upstream_500_is_retried_then_answered_502_json(client, upstream):
     upstream.set_mode("error")
 
@@ -26,6 +34,17 @@ def test_a_transient_upstream_500_is_hidden_by_a_retry(client, upstream):
 
     assert response.status_code == 200
     assert upstream.call_count == 2
+
+
+def test_a_retry_after_header_does_not_stretch_the_wait(client, upstream):
+    upstream.set_mode("error")
+    upstream.error_status = 503
+    upstream.extra_headers = {"Retry-After": "30"}
+
+    started = time.monotonic()
+    assert client.get("/contents/rust").status_code == 502
+    assert time.monotonic() - started < 5
+    assert upstream.call_count == 3
 
 
 def test_malformed_upstream_json_is_answered_502_without_retry(client, upstream):

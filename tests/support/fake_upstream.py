@@ -42,6 +42,9 @@ class FakeUpstream:
     delay_seconds: float = 0.0
     hits: "callable" = default_hits
     requests: list[dict] = field(default_factory=list)
+    # The status "error" mode answers, and headers added to every answer (e.g. Retry-After).
+    error_status: int = 500
+    extra_headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._queued_modes: list[str] = []
@@ -107,7 +110,7 @@ class FakeUpstream:
                 if upstream.delay_seconds:
                     upstream._stop.wait(upstream.delay_seconds)
                 if mode == "error":
-                    self._send(500, b'{"message":"upstream exploded"}')
+                    self._send(upstream.error_status, b'{"message":"upstream exploded"}')
                 elif mode == "malformed":
                     self._send(200, b'{"hits": [')
                 else:
@@ -119,6 +122,8 @@ class FakeUpstream:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in upstream.extra_headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 
