@@ -42,12 +42,12 @@ def _read(
     return value
 
 
-def _int(env, name, default, low, high):
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     return _read(env, name, default, int, f"an integer from {low} to {high}",
                  lambda v: low <= v <= high)
 
 
-def _seconds(env, name, default, low, high):
+def _seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     return _read(env, name, default, float, f"a number of seconds from {low} to {high}",
                  lambda v: low <= v <= high)
 
@@ -64,6 +64,10 @@ def _log_level(raw: str) -> str:
     if level not in LOG_LEVELS:
         raise ValueError(raw)
     return level
+
+
+def _log_level_from(env: Mapping[str, str], default: str) -> str:
+    return _read(env, "LOG_LEVEL", default, _log_level, f"one of {', '.join(LOG_LEVELS)}")
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,7 @@ class Settings:
             cache_max_topics=_int(env, "CACHE_MAX_TOPICS", cls.cache_max_topics, 1, 1_000_000),
             upstream_failure_backoff=_seconds(env, "UPSTREAM_FAILURE_BACKOFF_SECONDS",
                                               cls.upstream_failure_backoff, 0, 3_600),
-            log_level=_read(env, "LOG_LEVEL", cls.log_level, _log_level,
-                            f"one of {', '.join(LOG_LEVELS)}"),
+            log_level=_log_level_from(env, cls.log_level),
         )
 
     @property
@@ -129,14 +132,12 @@ class ServerSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ServerSettings":
         env = os.environ if env is None else env
-        settings = cls(
+        return cls(
             port=_int(env, "PORT", cls.port, 1, 65_535),
             workers=_int(env, "WEB_CONCURRENCY", cls.workers, 1, 64),
             threads=_int(env, "GUNICORN_THREADS", cls.threads, 1, 256),
             timeout=_int(env, "GUNICORN_TIMEOUT", cls.timeout, 1, 3_600),
             graceful_timeout=_int(env, "GUNICORN_GRACEFUL_TIMEOUT", cls.graceful_timeout, 1, 3_600),
             keepalive=_int(env, "GUNICORN_KEEPALIVE", cls.keepalive, 0, 600),
-            log_level=_read(env, "LOG_LEVEL", cls.log_level, _log_level,
-                            f"one of {', '.join(LOG_LEVELS)}"),
+            log_level=_log_level_from(env, cls.log_level),
         )
-        return settings
