@@ -71,7 +71,7 @@ class GunicornServer:
             try:
                 if requests.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy booting
                 pass
             time.sleep(0.1)
         raise TimeoutError(f"gunicorn was not ready within {self._ready_timeout}s:\n{self.stderr()}")
