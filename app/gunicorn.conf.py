@@ -36,6 +36,7 @@ bind = f"0.0.0.0:{_server.port}"
 worker_class = "gthread"
 workers = _server.workers
 threads = _server.threads
+worker_connections = _server.worker_connections
 timeout = _server.timeout
 graceful_timeout = _server.graceful_timeout
 keepalive = _server.keepalive

@@ -14,7 +14,8 @@ CONF = APP_DIR / "gunicorn.conf.py"
 @pytest.fixture
 def load(monkeypatch, tmp_path):
     def run(**env):
-        for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT"):
+        for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_GRACEFUL_TIMEOUT",
+                     "GUNICORN_WORKER_CONNECTIONS"):
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "prometheus"))
         for name, value in env.items():
@@ -36,6 +37,16 @@ def test_runs_threaded_workers_sized_from_the_environment(load):
     conf = load(WEB_CONCURRENCY="3", GUNICORN_THREADS="16")
 
     assert (conf["worker_class"], conf["workers"], conf["threads"]) == ("gthread", 3, 16)
+
+
+def test_a_worker_takes_five_connections_per_thread_so_a_burst_spreads_over_workers(load):
+    assert load(GUNICORN_THREADS="4")["worker_connections"] == 20
+
+
+def test_the_connection_cap_can_be_set_but_must_leave_room_for_keep_alive(load):
+    assert load(GUNICORN_WORKER_CONNECTIONS="100")["worker_connections"] == 100
+    with pytest.raises(SystemExit, match=r"GUNICORN_WORKER_CONNECTIONS='8' is invalid: expected an integer from 9 to"):
+        load(GUNICORN_THREADS="8", GUNICORN_WORKER_CONNECTIONS="8")
 
 
 def test_in_flight_requests_get_less_than_the_kubernetes_grace_period_by_default(load):
