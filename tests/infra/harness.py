@@ -65,6 +65,7 @@ class Registration:
     protect: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -231,6 +232,9 @@ class RecordingMonitor(mocks.MockMonitor):
                 protect=request.protect,
                 inputs=_unwrap_secrets(plain),
                 outputs=registered.state,
+                property_dependencies={
+                    key: list(dependencies.urns) for key, dependencies in request.propertyDependencies.items()
+                },
             ))
         return response
 

@@ -8,7 +8,7 @@ import pytest
 
 import settings
 from tests.infra import harness
-from tests.infra.conftest import evaluate_stack
+from tests.infra.stacks import evaluate_stack
 from tests.infra.fakes import CLUSTER_SECURITY_GROUP_ID, NODE_PUBLIC_IPS, fake_digest
 
 PREFIX = "backend-on-eks:"
