@@ -16,6 +16,7 @@ _metrics_dir.mkdir(parents=True, exist_ok=True)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from backend import protocol_errors  # noqa: E402
 from backend.config import ConfigError, ServerSettings, Settings  # noqa: E402
 
 try:
@@ -29,6 +30,9 @@ if _server.timeout <= _app.upstream_worst_case_seconds:
         f"upstream fetch ({_app.upstream_worst_case_seconds:g} s with UPSTREAM_RETRIES and "
         "the upstream timeouts), or workers are killed mid-request"
     )
+
+# Malformed requests, which gunicorn answers itself, get JSON errors too.
+protocol_errors.answer_in_json()
 
 bind = f"0.0.0.0:{_server.port}"
 # Threads, not processes, absorb the upstream wait: a request blocked on the upstream holds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -78,6 +79,25 @@ def test_errors_are_json_over_http(server):
 
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/json"
+
+
+def test_a_request_line_over_gunicorn_limit_gets_a_json_414(server):
+    response = requests.get(f"{server.url}/contents/" + "x" * 5000, timeout=5)
+
+    assert response.status_code == 414
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["message"] == "URI Too Long"
+
+
+def test_a_malformed_http_request_gets_a_json_400(server):
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nBad Header Without Colon\r\n\r\n")
+        answer = raw.makefile("rb").read()
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"Content-Type: application/json" in head
+    assert json.loads(body)["message"] == "Bad Request"
 
 
 def test_writes_one_json_access_log_line_per_request_on_stdout(server):
