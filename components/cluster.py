@@ -122,6 +122,10 @@ class Cluster(pulumi.ComponentResource):
             # security groups skipped, EKS's own cluster security group is the nodes' group.
             skip_default_node_group=True,
             skip_default_security_groups=True,
+            # The EKS-managed VPC CNI add-on with its network policy agent: without it the
+            # workload's NetworkPolicy would be accepted and silently not enforced.
+            use_default_vpc_cni=False,
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             endpoint_public_access=True,
             endpoint_private_access=True,
             public_access_cidrs=list(args.api_public_access_cidrs),

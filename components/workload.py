@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -34,6 +34,8 @@ class WorkloadArgs:
     liveness_path: str = "/healthz"
     readiness_path: str = "/readyz"
     environment: Mapping[str, str] = field(default_factory=dict)
+    egress_ports: Sequence[int] = (443,)
+    """TCP ports the backend may reach outside the cluster (the upstream search API)."""
     part_of: str = "backend-on-eks"
 
 
@@ -127,6 +129,37 @@ class Workload(pulumi.ComponentResource):
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                 max_unavailable=1,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            ),
+            opts=child,
+        )
+
+        # Only what the backend needs: clients on its port, DNS, and HTTPS to the search API.
+        # The cluster component turns on the VPC CNI's policy agent, which enforces this.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                policy_types=["Ingress", "Egress"],
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=args.container_port)],
+                )],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={"kubernetes.io/metadata.name": "kube-system"},
+                            ),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                        )],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=protocol, port=53)
+                               for protocol in ("UDP", "TCP")],
+                    ),
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)
+                               for port in args.egress_ports],
+                    ),
+                ],
             ),
             opts=child,
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ops.endpoint import TOPIC
 from ops.outputs import OutputsError, StackOutputs, load_outputs_file, load_stack_outputs
+from ops.render import register_render
 from ops.verify import Options, verify
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_verify(commands)
+    register_render(commands)
     return parser
 
 

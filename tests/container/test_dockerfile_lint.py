@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 
-import pytest
 
-from tools.container.buildenv import DOCKERFILE, REPO_ROOT
-
-
-def _tool(name: str, venv: str) -> str:
-    """The tool in the repo's venv for it, else on PATH; missing is a failure on CI."""
-    candidate = REPO_ROOT / venv / "bin" / name
-    found = str(candidate) if candidate.exists() else shutil.which(name)
-    if found is None:
-        message = f"{name} is not installed ({venv}/bin/{name} or PATH)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+from tests.support.tools import find_tool
+from tools.container.buildenv import DOCKERFILE
 
 
 def test_hadolint_finds_nothing():
-    hadolint = _tool("hadolint", ".venv")
+    hadolint = find_tool("hadolint", ".venv")
     proc = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True)
     assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
 
 
 def test_checkov_dockerfile_checks_pass():
-    checkov = _tool("checkov", ".venv-tools")
+    checkov = find_tool("checkov", ".venv-tools")
     proc = subprocess.run(
         [checkov, "--file", str(DOCKERFILE), "--framework", "dockerfile", "--compact",
          "--quiet", "--skip-download", "--output", "cli"],

@@ -7,9 +7,9 @@ import json
 import pytest
 
 import settings
-from tests.infra import harness
-from tests.infra.stacks import evaluate_stack
-from tests.infra.fakes import CLUSTER_SECURITY_GROUP_ID, NODE_PUBLIC_IPS, fake_digest
+from ops.offline import harness
+from ops.offline.stacks import evaluate_stack
+from ops.offline.fakes import CLUSTER_SECURITY_GROUP_ID, NODE_PUBLIC_IPS, fake_digest
 
 PREFIX = "backend-on-eks:"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -18,6 +18,7 @@ IMAGE = "docker:index/image:Image"
 NODE_GROUP = "eks:index:ManagedNodeGroup"
 EKS_CLUSTER = "eks:index:Cluster"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 
 
 @pytest.fixture(params=["dev", "prod"])
@@ -57,6 +58,7 @@ def test_every_kubernetes_resource_uses_the_provider_built_from_the_clusters_kub
     kubernetes_resources = [r for r in stack.registrations if r.type.startswith("kubernetes:")]
     assert {r.type for r in kubernetes_resources} == {
         "kubernetes:core/v1:Namespace", DEPLOYMENT, SERVICE, "kubernetes:policy/v1:PodDisruptionBudget",
+        NETWORK_POLICY,
     }
     for resource in kubernetes_resources:
         assert resource.provider == f"{provider.urn}::{provider.name}-id", resource.name
@@ -256,6 +258,26 @@ def test_the_disruption_budget_always_allows_one_eviction(stack):
     assert budget == {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "nextwork-flask-backend"}}}
 
 
+def test_the_network_policy_admits_clients_on_8080_and_lets_pods_reach_only_dns_and_https(stack):
+    spec = stack.one(NETWORK_POLICY).inputs["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"app": "nextwork-flask-backend"}}
+    assert spec["policyTypes"] == ["Ingress", "Egress"]
+    assert spec["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]
+    dns, https = spec["egress"]
+    assert dns["to"] == [{
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+    }]
+    assert dns["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    assert https == {"ports": [{"protocol": "TCP", "port": 443}]}
+
+
+def test_the_cluster_runs_the_vpc_cni_add_on_with_network_policy_enforcement(stack):
+    cluster = stack.one(EKS_CLUSTER).inputs
+    assert cluster["useDefaultVpcCni"] is False
+    assert cluster["vpcCniOptions"]["enableNetworkPolicy"] is True
+
+
 def test_the_namespace_enforces_the_restricted_pod_security_standard(stack):
     namespace = stack.one("kubernetes:core/v1:Namespace").inputs["metadata"]
     assert namespace["name"] == "backend"
@@ -379,10 +401,10 @@ def test_evaluating_the_same_stack_twice_declares_the_same_resources_with_the_sa
 
 
 def harness_fakes():
-    from tests.infra.fakes import RESOURCE_FAKES
+    from ops.offline.fakes import RESOURCE_FAKES
     return dict(RESOURCE_FAKES)
 
 
 def invoke_fakes():
-    from tests.infra.fakes import INVOKE_FAKES
+    from ops.offline.fakes import INVOKE_FAKES
     return dict(INVOKE_FAKES)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import kubernetes_validate
 import pytest
+import yaml
 
-from tests.infra.manifests import manifests
+from ops.offline.manifests import manifests
+from ops.render import render
+from tests.support.tools import find_tool
 
 PREFIX = "backend-on-eks:"
 
@@ -15,8 +21,10 @@ def stack(request):
     return request.getfixturevalue(request.param)
 
 
-def test_each_stack_renders_a_namespace_deployment_service_and_disruption_budget(stack):
-    assert [m["kind"] for m in manifests(stack)] == ["Deployment", "Namespace", "PodDisruptionBudget", "Service"]
+def test_each_stack_renders_its_namespace_deployment_service_budget_and_network_policy(stack):
+    assert [m["kind"] for m in manifests(stack)] == [
+        "Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service",
+    ]
 
 
 def test_every_manifest_is_valid_under_the_strict_schema_of_the_stacks_kubernetes_version(stack):
@@ -58,3 +66,44 @@ def test_every_namespaced_object_lives_in_the_managed_namespace(stack):
     for manifest in manifests(stack):
         if manifest["kind"] != "Namespace":
             assert manifest["metadata"]["namespace"] == namespace, manifest["kind"]
+
+
+def test_checkov_finds_no_failing_kubernetes_check_in_either_stack(tmp_path):
+    checkov = find_tool("checkov", ".venv-tools")
+    for stack in ("dev", "prod"):
+        (tmp_path / f"{stack}.yaml").write_text(render(stack))
+    proc = subprocess.run(
+        [checkov, "--directory", str(tmp_path), "--framework", "kubernetes", "--skip-download",
+         "--output", "json", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    report = json.loads(proc.stdout)
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] >= 80  # it really looked at both stacks' objects
+    assert proc.returncode == 0
+
+
+def test_checkov_flags_a_container_that_may_escalate_privileges(tmp_path, dev):
+    checkov = find_tool("checkov", ".venv-tools")
+    objects = manifests(dev)
+    deployment = next(m for m in objects if m["kind"] == "Deployment")
+    deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump_all(objects))
+    proc = subprocess.run(
+        [checkov, "--directory", str(tmp_path), "--framework", "kubernetes", "--skip-download",
+         "--output", "json", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    failed = {c["check_id"] for c in json.loads(proc.stdout)["results"]["failed_checks"]}
+    assert "CKV_K8S_20" in failed
+
+
+def test_the_disruption_budget_never_blocks_every_eviction(stack):
+    objects = manifests(stack)
+    replicas = next(m for m in objects if m["kind"] == "Deployment")["spec"]["replicas"]
+    budget = next(m for m in objects if m["kind"] == "PodDisruptionBudget")["spec"]
+    if "maxUnavailable" in budget:
+        assert budget["maxUnavailable"] >= 1
+    else:
+        assert budget["minAvailable"] < replicas

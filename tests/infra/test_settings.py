@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 import settings
-from tests.infra import harness
+from ops.offline import harness
 
 PREFIX = "backend-on-eks:"
 

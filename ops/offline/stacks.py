@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.infra import harness
-from tests.infra.fakes import INVOKE_FAKES, RESOURCE_FAKES
+from ops.offline import harness
+from ops.offline.fakes import INVOKE_FAKES, RESOURCE_FAKES
 
 
 def evaluate_stack(stack: str, overrides: dict[str, Any] | None = None, **kwargs) -> harness.Evaluation:
