@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.infra import harness
-from tests.infra.stacks import evaluate_stack
+from ops.offline import harness
+from ops.offline.stacks import evaluate_stack
 
 
 @pytest.fixture(scope="session")

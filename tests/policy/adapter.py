@@ -19,7 +19,7 @@ from pulumi_policy import (
 )
 
 from policy.guardrails import POLICIES
-from tests.infra.harness import Evaluation, Registration
+from ops.offline.harness import Evaluation, Registration
 
 
 def _options(registration: Registration) -> PolicyResourceOptions:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from policy.guardrails import POLICIES
-from tests.infra.harness import Evaluation, Registration
+from ops.offline.harness import Evaluation, Registration
 from tests.policy.adapter import violations
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
