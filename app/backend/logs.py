@@ -54,7 +54,7 @@ class JsonLogger(glogging.Logger):
             # Behind a load balancer REMOTE_ADDR is the balancer; the client is in here.
             "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
             "method": environ.get("REQUEST_METHOD"),
-            "path": environ.get("PATH_INFO"),
+            "path": _text(environ.get("PATH_INFO", "")),
             "query": environ.get("QUERY_STRING") or None,
             "protocol": environ.get("SERVER_PROTOCOL"),
             "status": int(status) if str(status).isdigit() else status,
@@ -68,6 +68,14 @@ class JsonLogger(glogging.Logger):
             self.access_log.info(json.dumps(entry))
         except Exception:
             self.exception("could not write the access log line")
+
+
+def _text(wsgi_string: str) -> str:
+    """PEP 3333 carries the path as latin-1 bytes in a str; decode it as the UTF-8 it is."""
+    try:
+        return wsgi_string.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return wsgi_string
 
 
 def _header(resp, name: str) -> str | None:

@@ -101,10 +101,10 @@ def test_a_malformed_http_request_gets_a_json_400(server):
 
 
 def test_writes_one_json_access_log_line_per_request_on_stdout(server):
-    requests.get(f"{server.url}/contents/logged-topic?page=2", timeout=5)
+    requests.get(f"{server.url}/contents/logged-t%C3%B6pic?page=2", timeout=5)
 
-    assert wait_for(lambda: any(line.get("path") == "/contents/logged-topic" for line in access_lines(server)))
-    (line,) = [line for line in access_lines(server) if line.get("path") == "/contents/logged-topic"]
+    assert wait_for(lambda: any(line.get("path") == "/contents/logged-töpic" for line in access_lines(server)))
+    (line,) = [line for line in access_lines(server) if line.get("path") == "/contents/logged-töpic"]
     assert line["type"] == "access"
     assert (line["method"], line["status"], line["query"], line["cache"]) == ("GET", 200, "page=2", "miss")
     assert line["duration_ms"] >= 0
