@@ -136,9 +136,12 @@ def test_a_hanging_upstream_is_answered_504_within_the_read_timeout(server, modu
     assert time.monotonic() - started < 3
 
 
+GRACE = 8  # seconds; generous, so a loaded CI machine does not make the test flaky
+
+
 def test_sigterm_lets_an_in_flight_request_finish_then_exits_within_the_grace_period(tmp_path):
     with FakeUpstream(delay_seconds=1.5) as upstream, GunicornServer(
-        tmp_path, server_env(upstream, GUNICORN_GRACEFUL_TIMEOUT="5", UPSTREAM_READ_TIMEOUT_SECONDS="5")
+        tmp_path, server_env(upstream, GUNICORN_GRACEFUL_TIMEOUT=str(GRACE), UPSTREAM_READ_TIMEOUT_SECONDS="5")
     ) as server:
         result = {}
         in_flight = threading.Thread(
@@ -149,14 +152,14 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits_within_the_grace_pe
 
         sent = time.monotonic()
         server.terminate()
-        exit_code = server.process.wait(timeout=10)
+        exit_code = server.process.wait(timeout=GRACE + 5)
         stopped_after = time.monotonic() - sent
         in_flight.join(timeout=5)
 
     assert result["response"].status_code == 200
     assert result["response"].json()["outcome"]
     assert exit_code == 0
-    assert stopped_after < 5, stopped_after
+    assert stopped_after < GRACE, stopped_after
 
 
 def test_stale_metric_files_of_a_previous_run_are_removed_at_start(tmp_path):
