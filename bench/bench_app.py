@@ -81,6 +81,7 @@ function request()
   return wrk.format("GET", "/contents/" .. topic)
 end
 
+%(pacing)s
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -100,6 +101,11 @@ def main() -> int:
     parser.add_argument("--workers", default="2", help="WEB_CONCURRENCY for gunicorn")
     parser.add_argument("--threads", default="8", help="GUNICORN_THREADS")
     parser.add_argument("--upstream-delay", type=float, default=0.05, help="seconds per upstream call")
+    parser.add_argument(
+        "--rate", type=float, default=None,
+        help="offer about this many requests/s in all (each connection pauses between requests) "
+             "instead of as many as the server can take; latency at the target rate, not at saturation",
+    )
     args = parser.parse_args()
 
     if shutil.which("wrk") is None:
@@ -114,7 +120,10 @@ def main() -> int:
                 "GUNICORN_THREADS": args.threads,
             }) as server:
         script = Path(tmp) / "mix.lua"
-        script.write_text(WRK_SCRIPT % {"hot": ", ".join(f'"{t}"' for t in HOT_TOPICS)})
+        script.write_text(WRK_SCRIPT % {
+            "hot": ", ".join(f'"{t}"' for t in HOT_TOPICS),
+            "pacing": _pacing(args.rate, args.connections),
+        })
         server_cpu_before = _process_tree_cpu_seconds(server.process.pid)
         wrk_cpu_before = _children_cpu_seconds()
         wrk = subprocess.run(
@@ -136,6 +145,14 @@ def main() -> int:
     result = json.loads(result_line.removeprefix("WRK_RESULT "))
     report(args, result, calls, cache, cpu)
     return 0
+
+
+def _pacing(rate: float | None, connections: int) -> str:
+    """wrk's `delay()` hook: each connection waits this long before its next request, so the
+    connections together offer about `rate` requests/s (a little less, by the response time)."""
+    if rate is None:
+        return ""
+    return f"function delay() return {connections * 1000 / rate:.3f} end"
 
 
 def _children_cpu_seconds() -> float:
@@ -182,7 +199,8 @@ def report(args, result: dict, upstream_calls: int, cache: dict[str, float], cpu
     def verdict(ok: bool) -> str:
         return "ok" if ok else "MISSED"
 
-    print(f"load: wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s; "
+    pacing = f"paced at ~{args.rate:g} requests/s" if args.rate else "unpaced (saturation)"
+    print(f"load: wrk {args.wrk_threads} threads, {args.connections} connections, {args.duration} s, {pacing}; "
           f"gunicorn {args.workers} workers x {args.threads} threads; upstream +{args.upstream_delay * 1000:g} ms")
     print(f"requests:        {total} ({errors} errors: {result['errors']})")
     print(f"requests/s:      {rps:8.0f}   target >= {TARGET_RPS}: {verdict(rps >= TARGET_RPS)}")

@@ -1,6 +1,9 @@
 """A per-process, bounded cache of upstream answers per topic.
 
 - Fresh for `ttl` seconds: served without asking the upstream.
+- Refreshed ahead: a hit in the last `refresh_ahead` seconds of an entry's freshness starts
+  one background fetch and is answered from the still-fresh entry, so a popular topic is
+  replaced before it expires and no caller waits on the upstream for it.
 - Concurrent misses for one topic are coalesced: one caller (the leader) fetches, the
   others wait for its result, so a burst on a new topic costs one upstream call.
 - The last good answer is kept (LRU-bounded) after it goes stale, and is served, marked
@@ -62,9 +65,11 @@ class TopicCache(Generic[V]):
         max_topics: int,
         wait_timeout: float,
         failure_backoff: float = 0.0,
+        refresh_ahead: float = 0.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl = ttl
+        self._refresh_ahead = refresh_ahead
         self._wait_timeout = wait_timeout
         self._failure_backoff = failure_backoff
         self._clock = clock
@@ -78,6 +83,7 @@ class TopicCache(Generic[V]):
         with self._lock:
             entry = self._entries.get(key)
             if self._is_fresh(entry):
+                self._refresh_if_due(key, entry, fetch)
                 return entry.value, CacheStatus.HIT
             failure = self._failures.get(key)
             if failure is not None and self._clock() - failure.failed_at < self._failure_backoff:
@@ -103,15 +109,32 @@ class TopicCache(Generic[V]):
             entry = self._entries.get(key)
         return self._stale_or_raise(entry, error)
 
-    def peek(self, key: str) -> V | None:
-        """The fresh value for `key`, or None; never fetches."""
+    def peek(self, key: str, refresh: Callable[[], V] | None = None) -> V | None:
+        """The fresh value for `key`, or None; never waits on a fetch. With `refresh`, a hit
+        due for refreshing ahead starts it in the background, as `get` does."""
         with self._lock:
             entry = self._entries.get(key)
-            return entry.value if self._is_fresh(entry) else None
+            if not self._is_fresh(entry):
+                return None
+            if refresh is not None:
+                self._refresh_if_due(key, entry, refresh)
+            return entry.value
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+    def _refresh_if_due(self, key: str, entry: _Entry[V], fetch: Callable[[], V]) -> None:
+        """Starts a background fetch of `key` if its entry is about to expire (lock held)."""
+        if self._clock() - entry.fetched_at < self._ttl - self._refresh_ahead or key in self._flights:
+            return
+        failure = self._failures.get(key)
+        if failure is not None and self._clock() - failure.failed_at < self._failure_backoff:
+            return
+        flight = self._flights[key] = _Flight()
+        threading.Thread(
+            target=self._lead, args=(key, flight, fetch), name=f"refresh {key!r}", daemon=True
+        ).start()
 
     def _is_fresh(self, entry: _Entry[V] | None) -> bool:
         return entry is not None and self._clock() - entry.fetched_at < self._ttl

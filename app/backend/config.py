@@ -84,6 +84,9 @@ class Settings:
     # Algolia allows 10,000 requests per hour per IP; a minute of freshness keeps even a
     # busy pod far below that for a realistic topic mix.
     cache_ttl: float = 60.0
+    # A topic asked for in the last seconds of its freshness is refetched in the background,
+    # so popular topics never expire in front of a caller (0 turns this off).
+    cache_refresh_ahead: float = 10.0
     cache_max_topics: int = 10_000
     # After a failed fetch a topic is answered from what is known (stale answer or the same
     # error) for this long, instead of every request waiting out another upstream failure.
@@ -93,6 +96,13 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
         env = os.environ if env is None else env
+        cache_ttl = _seconds(env, "CACHE_TTL_SECONDS", cls.cache_ttl, 1, 86_400)
+        refresh_ahead = _seconds(env, "CACHE_REFRESH_AHEAD_SECONDS", cls.cache_refresh_ahead, 0, 86_400)
+        if refresh_ahead >= cache_ttl:
+            raise ConfigError(
+                f"CACHE_REFRESH_AHEAD_SECONDS={refresh_ahead:g} is invalid: expected less than "
+                f"CACHE_TTL_SECONDS ({cache_ttl:g})"
+            )
         return cls(
             upstream_url=_read(env, "UPSTREAM_URL", DEFAULT_UPSTREAM_URL, _http_url,
                                "an http:// or https:// URL with a host"),
@@ -101,7 +111,8 @@ class Settings:
             upstream_read_timeout=_seconds(env, "UPSTREAM_READ_TIMEOUT_SECONDS",
                                            cls.upstream_read_timeout, 0.01, 60),
             upstream_retries=_int(env, "UPSTREAM_RETRIES", cls.upstream_retries, 0, 5),
-            cache_ttl=_seconds(env, "CACHE_TTL_SECONDS", cls.cache_ttl, 1, 86_400),
+            cache_ttl=cache_ttl,
+            cache_refresh_ahead=refresh_ahead,
             cache_max_topics=_int(env, "CACHE_MAX_TOPICS", cls.cache_max_topics, 1, 1_000_000),
             upstream_failure_backoff=_seconds(env, "UPSTREAM_FAILURE_BACKOFF_SECONDS",
                                               cls.upstream_failure_backoff, 0, 3_600),

@@ -41,6 +41,7 @@ class ContentsService:
             # A waiter never outwaits the leader's own worst case by much.
             wait_timeout=settings.upstream_worst_case_seconds + 1,
             failure_backoff=settings.upstream_failure_backoff,
+            refresh_ahead=settings.cache_refresh_ahead,
         )
 
     def lookup(self, topic: str) -> tuple[bytes, CacheStatus]:
@@ -48,8 +49,9 @@ class ContentsService:
         return self._cache.get(topic, lambda: self._fetch(topic))
 
     def fresh(self, topic: str) -> bytes | None:
-        """The cached body for `topic` if it is fresh; never calls the upstream."""
-        return self._cache.peek(topic)
+        """The cached body for `topic` if it is fresh; never waits on the upstream (a body
+        about to expire is refreshed in the background)."""
+        return self._cache.peek(topic, refresh=lambda: self._fetch(topic))
 
     def _fetch(self, topic: str) -> bytes:
         stories = self._client.search(topic)

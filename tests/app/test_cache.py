@@ -209,3 +209,107 @@ def test_during_an_upstream_outage_stale_answers_do_not_wait_for_the_upstream_ag
     assert response.headers["X-Cache"] == "stale"
     assert time.monotonic() - started < settings.upstream_read_timeout / 2
     assert upstream.call_count == 2
+
+
+class Upstream:
+    """A fetch that records its calls and can be held until the test releases it."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self.calls = 0
+        self.release = threading.Event()
+        self.release.set()
+        self.finished = threading.Event()
+
+    def __call__(self) -> str:
+        self.calls += 1
+        self.release.wait(5)
+        self.finished.set()
+        return self.value
+
+
+@pytest.fixture
+def ahead(clock):
+    return TopicCache(ttl=60, max_topics=10, wait_timeout=5, refresh_ahead=10, clock=clock)
+
+
+def test_a_hit_before_the_refresh_window_fetches_nothing(ahead, clock):
+    ahead.get("rust", lambda: "first")
+    clock.now += 49
+    upstream = Upstream("second")
+
+    assert ahead.get("rust", upstream) == ("first", CacheStatus.HIT)
+    assert upstream.calls == 0
+
+
+def test_a_hit_in_the_refresh_window_is_answered_at_once_and_refreshes_in_the_background(ahead, clock):
+    ahead.get("rust", lambda: "first")
+    clock.now += 51
+    upstream = Upstream("second")
+    upstream.release.clear()
+
+    assert ahead.get("rust", upstream) == ("first", CacheStatus.HIT)
+    upstream.release.set()
+    assert upstream.finished.wait(5)
+    clock.now += 1  # the refreshed entry is fresh from when it was fetched
+    _wait_until(lambda: ahead.peek("rust") == "second")
+    clock.now += 58
+    assert ahead.get("rust", failing) == ("second", CacheStatus.HIT)
+
+
+def test_many_hits_in_the_refresh_window_start_one_refresh(ahead, clock):
+    ahead.get("rust", lambda: "first")
+    clock.now += 55
+    upstream = Upstream("second")
+    upstream.release.clear()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda _: ahead.get("rust", upstream), range(32)))
+    upstream.release.set()
+
+    assert set(answers) == {("first", CacheStatus.HIT)}
+    assert upstream.finished.wait(5)
+    assert upstream.calls == 1
+
+
+def test_peek_refreshes_ahead_when_given_the_fetch(ahead, clock):
+    ahead.get("rust", lambda: "first")
+    clock.now += 55
+    upstream = Upstream("second")
+
+    assert ahead.peek("rust", refresh=upstream) == "first"
+    assert upstream.finished.wait(5)
+    _wait_until(lambda: ahead.peek("rust") == "second")
+
+
+def test_a_failed_background_refresh_keeps_the_fresh_answer_and_is_not_retried_during_backoff(clock):
+    cache = TopicCache(ttl=60, max_topics=10, wait_timeout=5, refresh_ahead=10, failure_backoff=5, clock=clock)
+    cache.get("rust", lambda: "first")
+    clock.now += 55
+    attempts = []
+
+    def broken():
+        attempts.append(clock.now)
+        raise ConnectionError("upstream down")
+
+    assert cache.get("rust", broken) == ("first", CacheStatus.HIT)
+    _wait_until(lambda: len(attempts) == 1 and not cache._flights)
+    clock.now += 1
+    assert cache.get("rust", broken) == ("first", CacheStatus.HIT)
+    assert len(attempts) == 1
+
+
+def test_refresh_ahead_is_off_by_default(cache, clock):
+    cache.get("rust", lambda: "first")
+    clock.now += 59
+    upstream = Upstream("second")
+
+    assert cache.get("rust", upstream) == ("first", CacheStatus.HIT)
+    assert upstream.calls == 0
+
+
+def _wait_until(condition, timeout: float = 5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.005)

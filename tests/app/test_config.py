@@ -26,6 +26,7 @@ def test_values_are_read_from_the_environment():
         "UPSTREAM_READ_TIMEOUT_SECONDS": "2",
         "UPSTREAM_RETRIES": "0",
         "CACHE_TTL_SECONDS": "30",
+        "CACHE_REFRESH_AHEAD_SECONDS": "5",
         "CACHE_MAX_TOPICS": "5",
         "UPSTREAM_FAILURE_BACKOFF_SECONDS": "0",
         "LOG_LEVEL": "debug",
@@ -37,9 +38,19 @@ def test_values_are_read_from_the_environment():
         upstream_read_timeout=2.0,
         upstream_retries=0,
         cache_ttl=30.0,
+        cache_refresh_ahead=5.0,
         cache_max_topics=5,
         upstream_failure_backoff=0.0,
         log_level="DEBUG",
+    )
+
+
+def test_refreshing_ahead_must_start_before_an_entry_expires():
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({"CACHE_TTL_SECONDS": "10", "CACHE_REFRESH_AHEAD_SECONDS": "10"})
+
+    assert str(error.value) == (
+        "CACHE_REFRESH_AHEAD_SECONDS=10 is invalid: expected less than CACHE_TTL_SECONDS (10)"
     )
 
 
@@ -58,6 +69,7 @@ def test_an_empty_variable_means_its_default():
         ("UPSTREAM_RETRIES", "1.5", "an integer from 0 to 5"),
         ("CACHE_TTL_SECONDS", "-1", "a number of seconds from 1 to 86400"),
         ("CACHE_MAX_TOPICS", "0", "an integer from 1 to 1000000"),
+        ("CACHE_REFRESH_AHEAD_SECONDS", "-1", "a number of seconds from 0 to 86400"),
         ("UPSTREAM_FAILURE_BACKOFF_SECONDS", "-1", "a number of seconds from 0 to 3600"),
         ("LOG_LEVEL", "loud", "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ],
