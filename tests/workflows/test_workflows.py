@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.tools import find_tool
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 GITHUB_DIR = REPO_ROOT / ".github"
 WORKFLOWS_DIR = GITHUB_DIR / "workflows"
@@ -108,22 +110,10 @@ def _stack_changing_jobs():
                 yield workflow, job_id, job, step
 
 
-def _tool(name: str) -> str:
-    """The tool in the repo's .venv (requirements-dev.txt), else on PATH; missing fails on CI."""
-    candidate = REPO_ROOT / ".venv" / "bin" / name
-    found = str(candidate) if candidate.exists() else shutil.which(name)
-    if found is None:
-        message = f"{name} is not installed (.venv/bin/{name} or PATH): pip install -r requirements-dev.txt"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
 def _actionlint(project: Path) -> subprocess.CompletedProcess:
-    actionlint = _tool("actionlint")
+    actionlint = find_tool("actionlint", ".venv")
     # actionlint runs shellcheck on every `run:` script when it finds it on PATH.
-    shellcheck_dir = str(Path(_tool("shellcheck")).parent)
+    shellcheck_dir = str(Path(find_tool("shellcheck", ".venv")).parent)
     env = {**os.environ, "PATH": shellcheck_dir + os.pathsep + os.environ.get("PATH", "")}
     return subprocess.run(
         [actionlint, "-oneline", "-no-color"],
