@@ -167,6 +167,9 @@ class Cluster(pulumi.ComponentResource):
             subnet_ids=args.public_subnet_ids if args.nodes_in_public_subnets else args.private_subnet_ids,
             instance_types=list(args.node_instance_types),
             ami_type=args.node_ami_type,
+            # pulumi-eks follows the cluster's version only without a launch template; with
+            # ours, the nodes' version is set here so a cluster upgrade brings them along.
+            version=args.kubernetes_version,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=args.node_min_size,
                 desired_size=args.node_desired_size,

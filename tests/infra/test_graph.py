@@ -120,6 +120,10 @@ def test_the_node_group_takes_sizes_instance_types_and_ami_from_config(dev):
     assert node_group.inputs["amiType"] == "AL2023_x86_64_STANDARD"
 
 
+def test_the_nodes_run_the_clusters_kubernetes_version(stack):
+    assert stack.one(NODE_GROUP).inputs["version"] == stack.one(EKS_CLUSTER).inputs["version"] == "1.33"
+
+
 def test_the_node_role_carries_exactly_the_three_node_policies(stack):
     role = stack.one("aws:iam/role:Role")
     attachments = stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
