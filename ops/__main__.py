@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ops import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ops.endpoint import TOPIC
 from ops.outputs import OutputsError, StackOutputs, load_outputs_file, load_stack_outputs
 from ops.render import register_render
@@ -17,8 +18,6 @@ from ops.verify import Options, verify
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-# Exit codes: 0 all checks passed, 1 a check failed, 2 the command could not run as asked.
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import yaml
 
+from ops import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ops.offline.harness import PROJECT_DIR, ProgramFailed
 from ops.offline.manifests import manifests
 from ops.offline.stacks import evaluate_stack
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def available_stacks() -> list[str]:
