@@ -34,6 +34,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROJECT = "backend-on-eks"
 MISSING = "<<missing fake output {type}.{name}>>"
 _RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 REMOVE = object()
 """Use as an override value to delete a key from the stack's config."""
@@ -103,26 +104,28 @@ class Evaluation:
         return chain
 
     def transitive_dependencies(self, registration: Registration) -> set[str]:
-        """URNs this resource waits for: its explicit and input dependencies, their parents'
-        dependencies (a component's children wait for what the component waits for), and on."""
+        """URNs this resource waits for, followed to the end: its own and its ancestors'
+        dependencies, its provider, and, for a component it waits for, that component's children."""
+        known = {r.urn for r in self.registrations}
         seen: set[str] = set()
-        pending = list(registration.dependencies) + [a.urn for a in self.ancestors(registration)]
-        for ancestor in self.ancestors(registration):
-            pending.extend(ancestor.dependencies)
-        if registration.provider:
-            pending.append(registration.provider.rsplit("::", 1)[0])
+        pending = self._waits_for(registration)
         while pending:
             urn = pending.pop()
-            if urn in seen or not any(r.urn == urn for r in self.registrations):
+            if urn in seen or urn not in known:
                 continue
             seen.add(urn)
-            found = self.by_urn(urn)
-            pending.extend(found.dependencies)
-            if found.provider:
-                pending.append(found.provider.rsplit("::", 1)[0])
-            pending.extend(a.urn for a in self.ancestors(found))
+            pending.extend(self._waits_for(self.by_urn(urn)))
             pending.extend(c.urn for c in self.registrations if c.parent == urn)
         return seen
+
+    def _waits_for(self, registration: Registration) -> list[str]:
+        """What one registration waits for directly (a child waits for what its parents wait for)."""
+        waits = list(registration.dependencies)
+        for ancestor in self.ancestors(registration):
+            waits.extend(ancestor.dependencies)
+        if registration.provider:
+            waits.append(registration.provider.rsplit("::", 1)[0])
+        return waits
 
     def missing_fake_outputs(self) -> list[str]:
         found = []
@@ -191,14 +194,23 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return fake(dict(args.args)), []
 
 
-def _urns_for_resource_refs(value: Any) -> Any:
+def _replace_signed(value: Any, signature: str, replace: Callable[[dict], Any]) -> Any:
+    """`value` with every engine-signed object of `signature` replaced by `replace(object)`."""
     if isinstance(value, dict):
-        if value.get(_SIG_KEY) == _RESOURCE_REF_SIG:
-            return value["urn"]
-        return {key: _urns_for_resource_refs(item) for key, item in value.items()}
+        if value.get(_SIG_KEY) == signature:
+            return replace(value)
+        return {key: _replace_signed(item, signature, replace) for key, item in value.items()}
     if isinstance(value, list):
-        return [_urns_for_resource_refs(item) for item in value]
+        return [_replace_signed(item, signature, replace) for item in value]
     return value
+
+
+def _urns_for_resource_refs(value: Any) -> Any:
+    return _replace_signed(value, _RESOURCE_REF_SIG, lambda ref: ref["urn"])
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    return _replace_signed(value, _SECRET_SIG, lambda secret: _unwrap_secrets(secret.get("value")))
 
 
 class RecordingMonitor(mocks.MockMonitor):
@@ -238,15 +250,6 @@ class RecordingMonitor(mocks.MockMonitor):
             ))
         return response
 
-
-def _unwrap_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        if value.get(_SIG_KEY) == "1b47061264138c4ac30d75fd1eb44270":
-            return _unwrap_secrets(value.get("value"))
-        return {key: _unwrap_secrets(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unwrap_secrets(item) for item in value]
-    return value
 
 
 def project_config_schema() -> dict[str, dict]:
