@@ -123,26 +123,21 @@ def _topic(value: str) -> str:
 
 
 def _bounded_float(flag: str, low: float, high: float):
-    def parse(value: str) -> float:
-        try:
-            number = float(value)
-        except ValueError:
-            number = None
-        if number is None or not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"{flag} {value!r} is not a number in {low:g}-{high:g}")
-        return number
-
-    return parse
+    return _bounded(flag, float, f"a number in {low:g}-{high:g}", low, high)
 
 
 def _bounded_int(flag: str, low: int, high: int):
-    def parse(value: str) -> int:
+    return _bounded(flag, int, f"an integer in {low}-{high}", low, high)
+
+
+def _bounded(flag: str, kind, accepted: str, low, high):
+    def parse(value: str):
         try:
-            number = int(value)
+            number = kind(value)
         except ValueError:
             number = None
         if number is None or not low <= number <= high:
-            raise argparse.ArgumentTypeError(f"{flag} {value!r} is not an integer in {low}-{high}")
+            raise argparse.ArgumentTypeError(f"{flag} {value!r} is not {accepted}")
         return number
 
     return parse
