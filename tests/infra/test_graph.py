@@ -9,7 +9,7 @@ import pytest
 import settings
 from ops.offline import harness
 from ops.offline.stacks import evaluate_stack
-from ops.offline.fakes import CLUSTER_SECURITY_GROUP_ID, NODE_PUBLIC_IPS, fake_digest
+from ops.offline.fakes import CLUSTER_SECURITY_GROUP_ID, INVOKE_FAKES, NODE_PUBLIC_IPS, RESOURCE_FAKES, fake_digest
 
 PREFIX = "backend-on-eks:"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -36,8 +36,8 @@ def test_every_output_the_program_uses_is_provided_by_the_fakes(stack):
 
 
 def test_a_fake_output_left_out_is_caught_rather_than_passed_on_as_none():
-    fakes = {**harness_fakes(), EKS_CLUSTER: lambda args: {"clusterSecurityGroupId": "sg-1"}}
-    evaluation = harness.evaluate("dev", harness.stack_file_config("dev"), fakes, invoke_fakes())
+    fakes = {**dict(RESOURCE_FAKES), EKS_CLUSTER: lambda args: {"clusterSecurityGroupId": "sg-1"}}
+    evaluation = harness.evaluate("dev", harness.stack_file_config("dev"), fakes, dict(INVOKE_FAKES))
     assert any(
         missing.startswith(f"{K8S_PROVIDER} workload-provider: <<missing fake output {EKS_CLUSTER}.kubeconfigJson")
         for missing in evaluation.missing_fake_outputs()
@@ -387,7 +387,7 @@ def test_an_invalid_stack_stops_the_program_before_any_resource_is_registered(ke
 
 
 def test_a_new_stack_needs_only_a_region_and_gets_the_documented_defaults():
-    evaluation = harness.evaluate("staging", {"aws:region": "us-east-1"}, harness_fakes(), invoke_fakes())
+    evaluation = harness.evaluate("staging", {"aws:region": "us-east-1"}, dict(RESOURCE_FAKES), dict(INVOKE_FAKES))
     defaults = {key: spec["default"] for key, spec in harness.project_config_schema().items()}
     assert evaluation.one(DEPLOYMENT).inputs["spec"]["replicas"] == defaults["replicas"]
     assert evaluation.one(SERVICE).inputs["spec"]["ports"][0]["nodePort"] == defaults["nodePort"]
@@ -403,12 +403,3 @@ def test_evaluating_the_same_stack_twice_declares_the_same_resources_with_the_sa
 
     assert declared(again) == declared(dev)
 
-
-def harness_fakes():
-    from ops.offline.fakes import RESOURCE_FAKES
-    return dict(RESOURCE_FAKES)
-
-
-def invoke_fakes():
-    from ops.offline.fakes import INVOKE_FAKES
-    return dict(INVOKE_FAKES)

@@ -68,34 +68,33 @@ def test_every_namespaced_object_lives_in_the_managed_namespace(stack):
             assert manifest["metadata"]["namespace"] == namespace, manifest["kind"]
 
 
-def test_checkov_finds_no_failing_kubernetes_check_in_either_stack(tmp_path):
-    checkov = find_tool("checkov", ".venv-tools")
-    for stack in ("dev", "prod"):
-        (tmp_path / f"{stack}.yaml").write_text(render(stack))
+def checkov(directory) -> tuple[int, dict]:
+    """checkov's Kubernetes checks over every manifest in `directory`: exit code and JSON report."""
     proc = subprocess.run(
-        [checkov, "--directory", str(tmp_path), "--framework", "kubernetes", "--skip-download",
-         "--output", "json", "--quiet"],
+        [find_tool("checkov", ".venv-tools"), "--directory", str(directory), "--framework", "kubernetes",
+         "--skip-download", "--output", "json", "--quiet"],
         capture_output=True, text=True, timeout=300,
     )
-    report = json.loads(proc.stdout)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_checkov_finds_no_failing_kubernetes_check_in_either_stack(tmp_path):
+    for stack in ("dev", "prod"):
+        (tmp_path / f"{stack}.yaml").write_text(render(stack))
+    returncode, report = checkov(tmp_path)
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == []
     assert report["summary"]["passed"] >= 80  # it really looked at both stacks' objects
-    assert proc.returncode == 0
+    assert returncode == 0
 
 
 def test_checkov_flags_a_container_that_may_escalate_privileges(tmp_path, dev):
-    checkov = find_tool("checkov", ".venv-tools")
     objects = manifests(dev)
     deployment = next(m for m in objects if m["kind"] == "Deployment")
     deployment["spec"]["template"]["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
     (tmp_path / "dev.yaml").write_text(yaml.safe_dump_all(objects))
-    proc = subprocess.run(
-        [checkov, "--directory", str(tmp_path), "--framework", "kubernetes", "--skip-download",
-         "--output", "json", "--quiet"],
-        capture_output=True, text=True, timeout=300,
-    )
-    failed = {c["check_id"] for c in json.loads(proc.stdout)["results"]["failed_checks"]}
+    _, report = checkov(tmp_path)
+    failed = {c["check_id"] for c in report["results"]["failed_checks"]}
     assert "CKV_K8S_20" in failed
 
 
