@@ -28,6 +28,11 @@ def default_hits(query: str) -> list[dict]:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # socketserver's default backlog of 5 drops connections from a burst of concurrent
+    # misses, and each dropped SYN costs the client a 1 s retransmit: latency the real API,
+    # with its deep backlog, would not add.
+    request_queue_size = 128
+
     def handle_error(self, request, client_address) -> None:
         # A client that gave up (timed out) before the answer is expected in these tests.
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -94,6 +99,10 @@ class FakeUpstream:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # The handler writes the headers and the body separately. With Nagle's algorithm
+            # the body waits for the client's delayed ACK of the headers, about 40 ms on a
+            # kept-alive connection, so the fake would answer slower than its configured delay.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # keep test output clean
                 pass
