@@ -11,9 +11,9 @@ topic never asked before (about a dozen new topics a second at the target rate).
 
 Phases, on the same server:
 - cold start (`--warmup` seconds): the caches start empty, as right after a deployment.
-  Caches are per worker process, so every hot and warm topic is one 50 ms upstream wait per
-  worker: about 250 of the first requests, over 1 % of a short phase, which is where its p99
-  comes from.
+  Caches are per worker process, so each of the 125 hot and warm topics costs each worker one
+  50 ms upstream wait (up to 250), and the requests for the same topic wait with it: over 1 %
+  of a short phase, which is where its p99 comes from.
 - steady state (`--duration` seconds, the figures the targets are about): the service as it
   runs most of its life; new topics are still misses, and are never ones the cold phase saw.
 
