@@ -17,19 +17,12 @@ _metrics_dir.mkdir(parents=True, exist_ok=True)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from backend import protocol_errors  # noqa: E402
-from backend.config import ConfigError, ServerSettings, Settings  # noqa: E402
+from backend.config import ConfigError, read_service_settings  # noqa: E402
 
 try:
-    _server = ServerSettings.from_env()
-    _app = Settings.from_env()
+    _server, _ = read_service_settings()
 except ConfigError as exc:
     sys.exit(f"configuration error: {exc}")
-if _server.timeout <= _app.upstream_worst_case_seconds:
-    sys.exit(
-        f"configuration error: GUNICORN_TIMEOUT={_server.timeout} must exceed the slowest "
-        f"upstream fetch ({_app.upstream_worst_case_seconds:g} s with UPSTREAM_RETRIES and "
-        "the upstream timeouts), or workers are killed mid-request"
-    )
 
 # Malformed requests, which gunicorn answers itself, get JSON errors too.
 protocol_errors.answer_in_json()

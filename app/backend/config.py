@@ -57,7 +57,14 @@ def _http_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(raw)
+    parts.port  # noqa: B018 -- raises ValueError for a port outside 0-65535 or not a number
     return raw
+
+
+def url_port(url: str) -> int:
+    """The TCP port an http(s) URL connects to."""
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 def _log_level(raw: str) -> str:
@@ -162,3 +169,20 @@ class ServerSettings:
             keepalive=_int(env, "GUNICORN_KEEPALIVE", cls.keepalive, 0, 600),
             log_level=_log_level_from(env, cls.log_level),
         )
+
+
+def read_service_settings(env: Mapping[str, str] | None = None) -> tuple[ServerSettings, Settings]:
+    """Both settings, and the rule between them; what the service checks before it starts.
+
+    The Pulumi program runs this same function over the environment a stack gives the
+    Deployment, so a stack the service would refuse is refused before anything is deployed.
+    """
+    server, app = ServerSettings.from_env(env), Settings.from_env(env)
+    if server.timeout <= app.upstream_worst_case_seconds:
+        raise ConfigError(
+            f"GUNICORN_TIMEOUT={server.timeout} must exceed the slowest upstream fetch "
+            f"({app.upstream_worst_case_seconds:g} s: UPSTREAM_RETRIES + 1 attempts of "
+            "UPSTREAM_CONNECT_TIMEOUT_SECONDS + UPSTREAM_READ_TIMEOUT_SECONDS, and the backoff "
+            "between them), or workers are killed mid-request"
+        )
+    return server, app
