@@ -75,6 +75,8 @@ workload = Workload("workload", WorkloadArgs(
     cpu_limit=config.container_resources.cpu_limit,
     memory_request=config.container_resources.memory_request,
     memory_limit=config.container_resources.memory_limit,
+    environment=config.backend_environment,
+    egress_ports=(config.upstream_port,),
 ))
 
 access = NodePortAccess("nodeport-access", NodePortAccessArgs(

@@ -8,11 +8,15 @@ a bad stack stops the program before anything is created.
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable, Mapping
 
 import pulumi
@@ -49,6 +53,39 @@ _MEMORY_FACTORS = {
     None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
 }
+
+
+# Stack keys that configure the backend, and the environment variable each sets on its
+# container. The backend's own defaults are the declared defaults in Pulumi.yaml.
+BACKEND_ENVIRONMENT = {
+    "backendWorkers": "WEB_CONCURRENCY",
+    "backendThreadsPerWorker": "GUNICORN_THREADS",
+    "upstreamUrl": "UPSTREAM_URL",
+    "upstreamConnectTimeoutSeconds": "UPSTREAM_CONNECT_TIMEOUT_SECONDS",
+    "upstreamReadTimeoutSeconds": "UPSTREAM_READ_TIMEOUT_SECONDS",
+    "cacheTtlSeconds": "CACHE_TTL_SECONDS",
+    "cacheMaxTopics": "CACHE_MAX_TOPICS",
+    "logLevel": "LOG_LEVEL",
+}
+
+
+def _load_backend_config() -> ModuleType:
+    """The backend's settings module, loaded from its file: its rules, not a copy of them.
+
+    Only that module: it needs nothing but the standard library, while importing the
+    `backend` package would need the backend's own dependencies in the Pulumi program's
+    environment.
+    """
+    path = Path(__file__).parent / "app" / "backend" / "config.py"
+    spec = importlib.util.spec_from_file_location("backend_on_eks_app_config", path)
+    module = importlib.util.module_from_spec(spec)
+    # dataclasses resolve the module's annotations through sys.modules.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_backend_config = _load_backend_config()
 
 
 class StackConfigError(pulumi.RunError):
@@ -97,6 +134,11 @@ class StackSettings:
     protect_stateful_resources: bool
     cluster_deletion_protection: bool
     kms_key_deletion_window_days: int
+    # Environment variables for the backend container, by name.
+    backend_environment: Mapping[str, str] = field(default_factory=dict)
+    # The TCP port of upstreamUrl: the one egress port the backend's NetworkPolicy opens
+    # besides DNS.
+    upstream_port: int = 443
 
 
 class _Reader:
@@ -287,6 +329,7 @@ def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
     protect = read.boolean(key("protectStatefulResources"))
     deletion_protection = read.boolean(key("clusterDeletionProtection"))
     kms_window = read.integer(key("kmsKeyDeletionWindowDays"), 7, 30)
+    backend_environment = _backend_environment(read)
 
     if read.problems:
         raise StackConfigError(read.problems)
@@ -318,7 +361,35 @@ def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
         protect_stateful_resources=protect,
         cluster_deletion_protection=deletion_protection,
         kms_key_deletion_window_days=kms_window,
+        backend_environment=backend_environment,
+        upstream_port=_backend_config.url_port(backend_environment["UPSTREAM_URL"]),
     )
+
+
+def _backend_environment(read: _Reader) -> dict[str, str]:
+    """The backend keys as the container's environment, checked by the backend's own rules:
+    each value alone (so the problem names its key), then all together."""
+    environment = {}
+    for name, variable in BACKEND_ENVIRONMENT.items():
+        stack_key = f"{PROJECT}:{name}"
+        value = read.string(stack_key)
+        if not value:
+            continue
+        try:
+            _backend_config.read_service_settings({variable: value})
+        except _backend_config.ConfigError as exc:
+            read.problems.append(f"{stack_key} = {value!r}: the backend refuses it: {exc}")
+            continue
+        environment[variable] = value
+    if len(environment) == len(BACKEND_ENVIRONMENT):
+        try:
+            _backend_config.read_service_settings(environment)
+        except _backend_config.ConfigError as exc:
+            involved = [f"{PROJECT}:{name}" for name, variable in BACKEND_ENVIRONMENT.items()
+                        if variable in str(exc)]
+            involved = involved or [f"{PROJECT}:{name}" for name in BACKEND_ENVIRONMENT]
+            read.problems.append(f"{'/'.join(involved)}: the backend refuses them together: {exc}")
+    return environment
 
 
 def _check_request_within_limit(read: _Reader, what: str, request: str, limit: str, amount) -> None:
@@ -336,6 +407,7 @@ CONFIG_KEYS = (
     "namespace", "replicas", "nodePort", "nodePortIngressCidrs", "cpuRequest", "cpuLimit",
     "memoryRequest", "memoryLimit", "imagePlatform", "ecrKeepImages", "ecrForceDelete",
     "protectStatefulResources", "clusterDeletionProtection", "kmsKeyDeletionWindowDays",
+    *BACKEND_ENVIRONMENT,
 )
 
 

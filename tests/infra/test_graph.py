@@ -276,6 +276,19 @@ def test_the_network_policy_admits_clients_on_8080_and_lets_pods_reach_only_dns_
     assert https == {"ports": [{"protocol": "TCP", "port": 443}]}
 
 
+def test_the_network_policy_opens_the_port_of_the_configured_upstream():
+    evaluation = evaluate_stack("dev", {PREFIX + "upstreamUrl": "http://search.internal:8081/v1"})
+    _, upstream = evaluation.one(NETWORK_POLICY).inputs["spec"]["egress"]
+    assert upstream == {"ports": [{"protocol": "TCP", "port": 8081}]}
+
+
+def test_the_container_gets_its_port_and_the_stacks_backend_settings(stack):
+    environment = {variable["name"]: variable["value"] for variable in container(stack)["env"]}
+    from_config = {variable: stack.config[PREFIX + key] for key, variable in settings.BACKEND_ENVIRONMENT.items()}
+    assert environment == {"PORT": "8080", **from_config}
+    assert environment["UPSTREAM_URL"] == "https://hn.algolia.com/api/v1/search"
+
+
 def test_the_cluster_runs_the_vpc_cni_add_on_with_network_policy_enforcement(stack):
     cluster = stack.one(EKS_CLUSTER).inputs
     assert cluster["useDefaultVpcCni"] is False

@@ -92,6 +92,16 @@ def test_declared_defaults_alone_form_a_valid_configuration():
         ("clusterName", "-cluster", "letters, digits"),
         ("ecrKeepImages", 0, "whole number from 1 to 1000"),
         ("kmsKeyDeletionWindowDays", 3, "whole number from 7 to 30"),
+        ("backendWorkers", 0, "WEB_CONCURRENCY='0' is invalid: expected an integer from 1 to 64"),
+        ("backendThreadsPerWorker", 300, "GUNICORN_THREADS='300' is invalid: expected an integer from 1 to 256"),
+        ("upstreamUrl", "ftp://hn.algolia.com/api/v1/search", "expected an http:// or https:// URL with a host"),
+        ("upstreamUrl", "https://hn.algolia.com:99999/api", "expected an http:// or https:// URL with a host"),
+        ("upstreamConnectTimeoutSeconds", 0, "expected a number of seconds from 0.01 to 60"),
+        ("upstreamReadTimeoutSeconds", 61, "expected a number of seconds from 0.01 to 60"),
+        ("cacheTtlSeconds", 0, "expected a number of seconds from 1 to 86400"),
+        ("cacheTtlSeconds", 10, "expected less than CACHE_TTL_SECONDS (10)"),
+        ("cacheMaxTopics", 0, "expected an integer from 1 to 1000000"),
+        ("logLevel", "LOUD", "expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ],
 )
 def test_an_invalid_value_is_reported_with_its_key_its_value_and_what_is_accepted(key, bad_value, accepted):
@@ -164,3 +174,41 @@ def test_pulumi_yaml_names_the_project_and_a_venv_python_runtime():
     project = yaml.safe_load((harness.PROJECT_DIR / "Pulumi.yaml").read_text())
     assert project["name"] == settings.PROJECT
     assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+
+
+def test_the_declared_backend_defaults_are_the_backends_own_defaults():
+    raw, region = raw_config()
+    environment = settings.parse(raw, region).backend_environment
+    config = settings._backend_config
+    assert config.read_service_settings(environment) == (config.ServerSettings(), config.Settings())
+
+
+def test_every_backend_key_sets_its_environment_variable():
+    overrides = {
+        "backendWorkers": 3, "backendThreadsPerWorker": 4, "upstreamUrl": "http://search.internal:8081/v1",
+        "upstreamConnectTimeoutSeconds": 2, "upstreamReadTimeoutSeconds": 5, "cacheTtlSeconds": 120,
+        "cacheMaxTopics": 500, "logLevel": "WARNING",
+    }
+    raw, region = raw_config({PREFIX + key: value for key, value in overrides.items()})
+    environment = settings.parse(raw, region).backend_environment
+    assert environment == {
+        settings.BACKEND_ENVIRONMENT[key]: str(value) for key, value in overrides.items()
+    }
+
+
+def test_timeouts_the_worker_timeout_cannot_outlast_are_refused_naming_both_keys():
+    # Each is accepted alone; together three attempts take 3 x (5 + 5) s plus backoff,
+    # more than the 30 s gunicorn gives a request before killing its worker.
+    problems = problems_for({PREFIX + "upstreamConnectTimeoutSeconds": 5, PREFIX + "upstreamReadTimeoutSeconds": 5})
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(
+        f"{PREFIX}upstreamConnectTimeoutSeconds/{PREFIX}upstreamReadTimeoutSeconds: the backend refuses them together: "
+        "GUNICORN_TIMEOUT=30 must exceed the slowest upstream fetch (33 s"
+    )
+
+
+def test_the_upstream_port_follows_the_upstream_url():
+    for url, port in [("https://hn.algolia.com/api/v1/search", 443), ("http://search.internal/v1", 80),
+                      ("http://search.internal:8081/v1", 8081)]:
+        raw, region = raw_config({PREFIX + "upstreamUrl": url})
+        assert settings.parse(raw, region).upstream_port == port, url
