@@ -63,6 +63,7 @@ def test_an_empty_variable_means_its_default():
     [
         ("UPSTREAM_URL", "ftp://example.com", "an http:// or https:// URL with a host"),
         ("UPSTREAM_URL", "https://", "an http:// or https:// URL with a host"),
+        ("UPSTREAM_URL", "https://hn.algolia.com:99999/api", "an http:// or https:// URL with a host"),
         ("UPSTREAM_CONNECT_TIMEOUT_SECONDS", "0", "a number of seconds from 0.01 to 60"),
         ("UPSTREAM_READ_TIMEOUT_SECONDS", "soon", "a number of seconds from 0.01 to 60"),
         ("UPSTREAM_RETRIES", "6", "an integer from 0 to 5"),
