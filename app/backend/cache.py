@@ -85,8 +85,8 @@ class TopicCache(Generic[V]):
             if self._is_fresh(entry):
                 self._refresh_if_due(key, entry, fetch)
                 return entry.value, CacheStatus.HIT
-            failure = self._failures.get(key)
-            if failure is not None and self._clock() - failure.failed_at < self._failure_backoff:
+            failure = self._recent_failure(key)
+            if failure is not None:
                 return self._stale_or_raise(entry, failure.error)
             flight = self._flights.get(key)
             leader = flight is None
@@ -128,13 +128,19 @@ class TopicCache(Generic[V]):
         """Starts a background fetch of `key` if its entry is about to expire (lock held)."""
         if self._clock() - entry.fetched_at < self._ttl - self._refresh_ahead or key in self._flights:
             return
-        failure = self._failures.get(key)
-        if failure is not None and self._clock() - failure.failed_at < self._failure_backoff:
+        if self._recent_failure(key) is not None:
             return
         flight = self._flights[key] = _Flight()
         threading.Thread(
             target=self._lead, args=(key, flight, fetch), name=f"refresh {key!r}", daemon=True
         ).start()
+
+    def _recent_failure(self, key: str) -> _Failure | None:
+        """The failed fetch of `key` still within its backoff, if any (lock held)."""
+        failure = self._failures.get(key)
+        if failure is not None and self._clock() - failure.failed_at < self._failure_backoff:
+            return failure
+        return None
 
     def _is_fresh(self, entry: _Entry[V] | None) -> bool:
         return entry is not None and self._clock() - entry.fetched_at < self._ttl
