@@ -13,11 +13,12 @@ import ipaddress
 import json
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -135,10 +136,14 @@ class StackSettings:
     cluster_deletion_protection: bool
     kms_key_deletion_window_days: int
     # Environment variables for the backend container, by name.
-    backend_environment: Mapping[str, str] = field(default_factory=dict)
-    # The TCP port of upstreamUrl: the one egress port the backend's NetworkPolicy opens
-    # besides DNS.
-    upstream_port: int = 443
+    backend_environment: Mapping[str, str]
+
+    @property
+    def upstream_port(self) -> int:
+        """The TCP port of upstreamUrl: the one egress port the backend's NetworkPolicy opens
+        besides DNS."""
+        url = urlsplit(self.backend_environment["UPSTREAM_URL"])
+        return url.port or (443 if url.scheme == "https" else 80)
 
 
 class _Reader:
@@ -148,20 +153,20 @@ class _Reader:
         self._raw = raw
         self.problems: list[str] = []
 
-    def _fail(self, key: str, value: Any, accepted: str) -> None:
+    def fail(self, key: str, value: Any, accepted: str) -> None:
         shown = "<not set>" if value is None else json.dumps(value) if not isinstance(value, str) else repr(value)
         self.problems.append(f"{key} = {shown}: {accepted}")
 
     def _value(self, key: str) -> str | None:
         value = self._raw.get(key)
         if value is None:
-            self._fail(key, None, f"is required: set it with `pulumi config set {key} <value>`")
+            self.fail(key, None, f"is required: set it with `pulumi config set {key} <value>`")
         return value
 
     def string(self, key: str, check: Callable[[str], bool] = lambda _: True, accepted: str = "") -> str:
         value = self._value(key)
         if value is not None and not check(value):
-            self._fail(key, value, accepted)
+            self.fail(key, value, accepted)
         return value or ""
 
     def choice(self, key: str, choices: tuple[str, ...] | Mapping[str, Any]) -> str:
@@ -177,10 +182,10 @@ class _Reader:
                 raise ValueError
             number = int(number)
         except ValueError:
-            self._fail(key, value, f"must be a whole number from {low} to {high}")
+            self.fail(key, value, f"must be a whole number from {low} to {high}")
             return low
         if not low <= number <= high:
-            self._fail(key, number, f"must be a whole number from {low} to {high}")
+            self.fail(key, number, f"must be a whole number from {low} to {high}")
         return number
 
     def boolean(self, key: str) -> bool:
@@ -188,7 +193,7 @@ class _Reader:
         if value is None:
             return False
         if value.lower() not in ("true", "false"):
-            self._fail(key, value, "must be true or false")
+            self.fail(key, value, "must be true or false")
             return False
         return value.lower() == "true"
 
@@ -203,13 +208,13 @@ class _Reader:
         except json.JSONDecodeError:
             items = None
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            self._fail(key, value, "must be a list of strings")
+            self.fail(key, value, "must be a list of strings")
             return ()
         if len(items) < min_items:
-            self._fail(key, items, f"must list at least {min_items} item(s)")
+            self.fail(key, items, f"must list at least {min_items} item(s)")
         for item in items:
             if not check(item):
-                self._fail(key, item, accepted)
+                self.fail(key, item, accepted)
         return tuple(items)
 
 
@@ -362,7 +367,6 @@ def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
         cluster_deletion_protection=deletion_protection,
         kms_key_deletion_window_days=kms_window,
         backend_environment=backend_environment,
-        upstream_port=_backend_config.url_port(backend_environment["UPSTREAM_URL"]),
     )
 
 
@@ -378,7 +382,7 @@ def _backend_environment(read: _Reader) -> dict[str, str]:
         try:
             _backend_config.read_service_settings({variable: value})
         except _backend_config.ConfigError as exc:
-            read.problems.append(f"{stack_key} = {value!r}: the backend refuses it: {exc}")
+            read.fail(stack_key, value, f"the backend refuses it: {exc}")
             continue
         environment[variable] = value
     if len(environment) == len(BACKEND_ENVIRONMENT):

@@ -61,12 +61,6 @@ def _http_url(raw: str) -> str:
     return raw
 
 
-def url_port(url: str) -> int:
-    """The TCP port an http(s) URL connects to."""
-    parts = urlsplit(url)
-    return parts.port or (443 if parts.scheme == "https" else 80)
-
-
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in LOG_LEVELS:
