@@ -13,8 +13,10 @@ missing fake fails a test instead of silently flowing on as None.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import os
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -252,12 +254,12 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 
-def project_config_schema() -> dict[str, dict]:
-    return yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["config"]
+def project_config_schema(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
+    return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["config"]
 
 
-def stack_file_config(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text()).get("config", {})
+def stack_file_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
+    return yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text()).get("config", {})
 
 
 _TYPE_CHECKS = {
@@ -276,9 +278,9 @@ def _as_cli_string(value: Any) -> str:
     return str(value)
 
 
-def effective_config(values: dict[str, Any]) -> dict[str, str]:
+def effective_config(values: dict[str, Any], project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     """What the CLI hands the program: declared defaults overlaid by the stack's values."""
-    schema = project_config_schema()
+    schema = project_config_schema(project_dir)
     merged: dict[str, Any] = {f"{PROJECT}:{key}": spec["default"] for key, spec in schema.items() if "default" in spec}
     for key, value in values.items():
         if value is REMOVE:
@@ -291,15 +293,35 @@ def effective_config(values: dict[str, Any]) -> dict[str, str]:
     return {key: _as_cli_string(value) for key, value in merged.items()}
 
 
+@contextlib.contextmanager
+def _running_in(project_dir: Path) -> Iterator[None]:
+    """The program's view of the world while it runs: the CLI's working directory is the project
+    directory, and the program imports its own `settings` and `components`."""
+    previous_cwd, previous_path = os.getcwd(), list(sys.path)
+    os.chdir(project_dir)
+    sys.path.insert(0, str(project_dir))
+    try:
+        yield
+    finally:
+        os.chdir(previous_cwd)
+        sys.path[:] = previous_path
+
+
 def evaluate(
     stack: str,
     values: dict[str, Any],
     fakes: dict[str, Fake],
     invoke_fakes: dict[str, Callable[[dict], dict]],
     preview: bool = False,
+    project_dir: Path = PROJECT_DIR,
 ) -> Evaluation:
-    """Runs `__main__.py` for `stack` with the given stack-file `values` (before defaults)."""
-    config = effective_config(values)
+    """Runs `__main__.py` for `stack` with the given stack-file `values` (before defaults).
+
+    `project_dir` is the checkout to run: another copy of the project evaluates as a second
+    checkout would (the CLI runs the program with the project directory as working directory).
+    """
+    project_dir = Path(project_dir).resolve()
+    config = effective_config(values, project_dir)
     recording_mocks = RecordingMocks(fakes, invoke_fakes)
     monitor = RecordingMonitor(recording_mocks)
 
@@ -309,14 +331,14 @@ def evaluate(
     runtime_settings.SETTINGS.rpc_manager.clear()
     runtime_settings.SETTINGS.outputs.clear()
 
-    if str(PROJECT_DIR) not in sys.path:
-        sys.path.insert(0, str(PROJECT_DIR))
-    # Fresh imports each time, so a module-level cache can never leak one stack into another.
+    # Fresh imports each time, so a module-level cache can never leak one stack (or one
+    # checkout) into another.
     for module in [m for m in sys.modules if m == "settings" or m.startswith("components")]:
         del sys.modules[module]
 
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")))
+        with _running_in(project_dir):
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
     except Exception as error:  # noqa: BLE001 - handed to the test with what was registered
         raise ProgramFailed(error, monitor.registrations) from error
 
