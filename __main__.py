@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pulumi
 
+import access
 import settings
+import zones
 from components.cluster import Cluster, ClusterArgs
 from components.exposure import NodePortAccess, NodePortAccessArgs
 from components.image import Image, ImageArgs
@@ -20,10 +22,14 @@ APP_CONTEXT = Path(__file__).parent / "app"
 CONTAINER_PORT = 8080
 
 config = settings.load()
+# What the program must learn from AWS before it declares anything: a wrong answer here would
+# otherwise surface half-way through an `up`.
+cluster_access = access.cluster_access(config)
+availability_zones = zones.zones_offering(config.node_instance_types, config.availability_zone_count)
 
 network = Network("network", NetworkArgs(
     cidr_block=config.vpc_cidr,
-    availability_zone_count=config.availability_zone_count,
+    availability_zone_names=availability_zones,
     nat_gateway_strategy=config.nat_gateway_strategy,
 ))
 
@@ -35,7 +41,9 @@ cluster = Cluster("cluster", ClusterArgs(
     private_subnet_ids=network.private_subnet_ids,
     nodes_in_public_subnets=config.nodes_in_public_subnets,
     api_public_access_cidrs=config.api_public_access_cidrs,
-    admin_principal_arns=config.admin_principal_arns,
+    access_grants=cluster_access.grants,
+    cluster_tags={access.CREATOR_TAG: cluster_access.creator_arn},
+    control_plane_log_retention_days=config.control_plane_log_retention_days,
     node_instance_types=config.node_instance_types,
     node_ami_type=config.node_ami_type,
     node_disk_size_gib=config.node_disk_size_gib,
@@ -50,7 +58,7 @@ cluster = Cluster("cluster", ClusterArgs(
 # The image depends on the registry alone, so it builds and pushes while the cluster (the
 # longest step, about ten minutes) is still being created.
 registry = Registry("registry", RegistryArgs(
-    repository_name=config.app_name,
+    repository_name=config.repository_name,
     keep_images=config.ecr_keep_images,
     force_delete=config.ecr_force_delete,
     protect=config.protect_stateful_resources,

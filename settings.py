@@ -8,6 +8,7 @@ a bad stack stops the program before anything is created.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import ipaddress
 import json
@@ -35,7 +36,8 @@ AMI_ARCHITECTURES = {
     "AL2023_ARM_64_STANDARD": "arm64",
 }
 IMAGE_PLATFORMS = ("linux/amd64", "linux/arm64")
-NAT_GATEWAY_STRATEGIES = ("Single", "OnePerAz")
+# "None" only suits nodes in public subnets: private nodes would have no way out.
+NAT_GATEWAY_STRATEGIES = ("None", "Single", "OnePerAz")
 NODE_SUBNET_KINDS = ("public", "private")
 
 NODE_PORT_RANGE = (30000, 32767)
@@ -44,12 +46,18 @@ AVAILABILITY_ZONE_RANGE = (2, 3)
 # and a private subnet in each of three AZs with the masks the network component derives.
 VPC_PREFIX_RANGE = (16, 20)
 
-_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:(user|role)/[\w+=,.@/-]{1,512}$")
-_DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
-_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-_CPU_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(m?)$")
-_MEMORY_QUANTITY = re.compile(r"^(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+# Every pattern is used with fullmatch: `$` alone would also accept a value ending in a newline.
+_IAM_PRINCIPAL_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:(user|role)/[\w+=,.@/-]{1,512}")
+_DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+_CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
+# ECR: lowercase components separated by '.', '_' or '-', optionally namespaced with '/'.
+_REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*")
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")
+_CPU_QUANTITY = re.compile(r"(\d+(\.\d+)?)(m?)")
+_MEMORY_QUANTITY = re.compile(r"(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?")
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy); 0 keeps logs forever.
+LOG_RETENTION_DAYS = (0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
 _MEMORY_FACTORS = {
     None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
@@ -109,8 +117,12 @@ class Resources:
 @dataclass(frozen=True)
 class StackSettings:
     region: str
+    stack: str
     app_name: str
     cluster_name: str
+    """Physical name of the EKS cluster: per stack unless the stack pins one."""
+    repository_name: str
+    """Physical name of the ECR repository: per stack unless the stack pins one."""
     kubernetes_version: str
     vpc_cidr: str
     availability_zone_count: int
@@ -124,6 +136,11 @@ class StackSettings:
     node_max_size: int
     api_public_access_cidrs: tuple[str, ...]
     admin_principal_arns: tuple[str, ...]
+    deploy_principal_arns: tuple[str, ...]
+    viewer_principal_arns: tuple[str, ...]
+    cluster_creator_arn: str
+    """The principal EKS made cluster admin when it created the cluster; "" to learn it from AWS."""
+    control_plane_log_retention_days: int
     namespace: str
     replicas: int
     node_port: int
@@ -157,6 +174,10 @@ class _Reader:
         shown = "<not set>" if value is None else json.dumps(value) if not isinstance(value, str) else repr(value)
         self.problems.append(f"{key} = {shown}: {accepted}")
 
+    def problem(self, keys: tuple[str, ...], shown: str, accepted: str) -> None:
+        """A problem that involves several keys at once."""
+        self.problems.append(f"{'/'.join(keys)} = {shown}: {accepted}")
+
     def _value(self, key: str) -> str | None:
         value = self._raw.get(key)
         if value is None:
@@ -171,6 +192,9 @@ class _Reader:
 
     def choice(self, key: str, choices: tuple[str, ...] | Mapping[str, Any]) -> str:
         return self.string(key, lambda v: v in choices, f"must be one of {', '.join(choices)}")
+
+    def matching(self, key: str, pattern: re.Pattern[str], accepted: str) -> str:
+        return self.string(key, lambda v: pattern.fullmatch(v) is not None, accepted)
 
     def integer(self, key: str, low: int, high: int) -> int:
         value = self._value(key)
@@ -215,6 +239,8 @@ class _Reader:
         for item in items:
             if not check(item):
                 self.fail(key, item, accepted)
+        for item in sorted({item for item in items if items.count(item) > 1}):
+            self.fail(key, item, "is listed more than once")
         return tuple(items)
 
 
@@ -237,7 +263,7 @@ def _vpc_cidr_fits(value: str) -> bool:
 
 
 def cpu_millicores(quantity: str) -> Decimal | None:
-    match = _CPU_QUANTITY.match(quantity)
+    match = _CPU_QUANTITY.fullmatch(quantity)
     if not match:
         return None
     number = Decimal(match.group(1))
@@ -245,7 +271,7 @@ def cpu_millicores(quantity: str) -> Decimal | None:
 
 
 def memory_bytes(quantity: str) -> Decimal | None:
-    match = _MEMORY_QUANTITY.match(quantity)
+    match = _MEMORY_QUANTITY.fullmatch(quantity)
     if not match:
         return None
     try:
@@ -254,7 +280,33 @@ def memory_bytes(quantity: str) -> Decimal | None:
         return None
 
 
-def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
+def stack_slug(stack: str, max_length: int) -> str:
+    """The stack's name as it may appear in a physical name: lowercase letters, digits and '-'.
+
+    A stack whose name had to be changed to fit (`Dev`, `team.a`, `team_a`) also gets a short hash
+    of its exact name, so two stacks that differ only in what was changed still never share a name.
+    """
+    slug = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9-]", "-", stack.lower())).strip("-")
+    if slug == stack and len(slug) <= max_length:
+        return slug
+    digest = hashlib.sha256(stack.encode()).hexdigest()[:8]
+    return "-".join(part for part in (slug[: max_length - len(digest) - 1].strip("-"), digest) if part)
+
+
+# Physical names AWS holds per account and region. Each stack gets its own unless it pins one,
+# so any number of stacks live side by side in one account without meeting.
+CLUSTER_NAME_MAX = 100
+
+
+def default_cluster_name(stack: str) -> str:
+    return f"{PROJECT}-{stack_slug(stack, CLUSTER_NAME_MAX - len(PROJECT) - 1)}"
+
+
+def default_repository_name(stack: str, app_name: str) -> str:
+    return f"{default_cluster_name(stack)}/{app_name}"
+
+
+def parse(raw: Mapping[str, str | None], region: str | None, stack: str) -> StackSettings:
     """Builds validated settings from raw config values (keys without the project prefix)."""
     read = _Reader({f"{PROJECT}:{name}": value for name, value in raw.items()} | {"aws:region": region})
 
@@ -265,14 +317,20 @@ def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
         "aws:region", lambda v: re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", v) is not None,
         "must be an AWS region such as us-east-1",
     )
-    app_name = read.string(
-        key("appName"), lambda v: bool(_DNS_LABEL.match(v)),
+    app_name = read.matching(
+        key("appName"), _DNS_LABEL,
         "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters",
     )
     cluster_name = read.string(
-        key("clusterName"), lambda v: bool(_CLUSTER_NAME.match(v)),
-        "must be 1-100 letters, digits, '-' or '_', starting with a letter or digit",
-    )
+        key("clusterName"), lambda v: v == "" or _CLUSTER_NAME.fullmatch(v) is not None,
+        "must be empty (a name of this stack's own) or 1-100 letters, digits, '-' or '_', "
+        "starting with a letter or digit",
+    ) or default_cluster_name(stack)
+    repository_name = read.string(
+        key("repositoryName"), lambda v: v == "" or _REPOSITORY_NAME.fullmatch(v) is not None,
+        "must be empty (a name of this stack's own) or an ECR repository name: 2-256 lowercase "
+        "letters and digits, separated by '.', '_', '-' or '/'",
+    ) or default_repository_name(stack, app_name or "app")
     kubernetes_version = read.choice(key("kubernetesVersion"), SUPPORTED_KUBERNETES_VERSIONS)
     vpc_cidr = read.string(
         key("vpcCidr"), _vpc_cidr_fits,
@@ -281,8 +339,14 @@ def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
     az_count = read.integer(key("availabilityZoneCount"), *AVAILABILITY_ZONE_RANGE)
     nat_strategy = read.choice(key("natGatewayStrategy"), NAT_GATEWAY_STRATEGIES)
     node_subnets = read.choice(key("nodeSubnets"), NODE_SUBNET_KINDS)
+    if nat_strategy == "None" and node_subnets == "private":
+        read.problem(
+            (key("natGatewayStrategy"), key("nodeSubnets")), "'None'/'private'",
+            "nodes in private subnets need a NAT gateway to pull images and reach the upstream: "
+            "choose Single or OnePerAz, or put the nodes in public subnets",
+        )
     instance_types = read.string_list(
-        key("nodeInstanceTypes"), lambda v: bool(_INSTANCE_TYPE.match(v)),
+        key("nodeInstanceTypes"), lambda v: _INSTANCE_TYPE.fullmatch(v) is not None,
         "must be an EC2 instance type such as t3.medium", min_items=1,
     )
     ami_type = read.choice(key("nodeAmiType"), AMI_ARCHITECTURES)
@@ -299,12 +363,24 @@ def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
         key("apiPublicAccessCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24",
         min_items=1,
     )
-    admin_arns = read.string_list(
-        key("adminPrincipalArns"), lambda v: bool(_IAM_PRINCIPAL_ARN.match(v)),
-        "must be an IAM user or role ARN such as arn:aws:iam::123456789012:role/Admin",
+    principal_lists = {
+        name: read.string_list(
+            key(name), lambda v: _IAM_PRINCIPAL_ARN.fullmatch(v) is not None,
+            "must be an IAM user or role ARN such as arn:aws:iam::123456789012:role/Admin",
+        )
+        for name in ("adminPrincipalArns", "deployPrincipalArns", "viewerPrincipalArns")
+    }
+    _check_one_entry_per_principal(read, principal_lists)
+    creator_arn = read.string(
+        key("clusterCreatorArn"), lambda v: v == "" or _IAM_PRINCIPAL_ARN.fullmatch(v) is not None,
+        "must be empty (learnt from AWS) or the IAM user or role ARN that created the cluster",
     )
-    namespace = read.string(
-        key("namespace"), lambda v: bool(_DNS_LABEL.match(v)),
+    log_retention = read.integer(key("controlPlaneLogRetentionDays"), 0, max(LOG_RETENTION_DAYS))
+    if log_retention not in LOG_RETENTION_DAYS:
+        read.fail(key("controlPlaneLogRetentionDays"), log_retention,
+                  f"must be one of the periods CloudWatch Logs accepts: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    namespace = read.matching(
+        key("namespace"), _DNS_LABEL,
         "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters",
     )
     replicas = read.integer(key("replicas"), 1, 100)
@@ -340,8 +416,10 @@ def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
         raise StackConfigError(read.problems)
     return StackSettings(
         region=region_value,
+        stack=stack,
         app_name=app_name,
         cluster_name=cluster_name,
+        repository_name=repository_name,
         kubernetes_version=kubernetes_version,
         vpc_cidr=vpc_cidr,
         availability_zone_count=az_count,
@@ -354,7 +432,11 @@ def parse(raw: Mapping[str, str | None], region: str | None) -> StackSettings:
         node_desired_size=desired_size,
         node_max_size=max_size,
         api_public_access_cidrs=api_cidrs,
-        admin_principal_arns=admin_arns,
+        admin_principal_arns=principal_lists["adminPrincipalArns"],
+        deploy_principal_arns=principal_lists["deployPrincipalArns"],
+        viewer_principal_arns=principal_lists["viewerPrincipalArns"],
+        cluster_creator_arn=creator_arn,
+        control_plane_log_retention_days=log_retention,
         namespace=namespace,
         replicas=replicas,
         node_port=node_port,
@@ -396,6 +478,33 @@ def _backend_environment(read: _Reader) -> dict[str, str]:
     return environment
 
 
+def access_entry_key(principal_arn: str) -> str:
+    """The key of a principal's access entry: stable, so reordering a list replaces nothing."""
+    account, resource = principal_arn.split(":")[4], principal_arn.split(":", 5)[5]
+    return re.sub(r"[^A-Za-z0-9-]", "-", f"{account}-{resource}")
+
+
+def _check_one_entry_per_principal(read: _Reader, principal_lists: Mapping[str, tuple[str, ...]]) -> None:
+    """EKS keeps one access entry per principal: a principal in two lists, or two principals whose
+    entries would share a key, would make the second entry fail (or vanish) half-way through an up."""
+    listed_in: dict[str, list[str]] = {}
+    for name, arns in principal_lists.items():
+        for arn in {arn for arn in arns if _IAM_PRINCIPAL_ARN.fullmatch(arn)}:
+            listed_in.setdefault(arn, []).append(name)
+    for arn, names in sorted(listed_in.items()):
+        if len(names) > 1:
+            read.problem(tuple(f"{PROJECT}:{name}" for name in names), repr(arn),
+                         "a principal gets one access entry: list it in one of these only")
+    by_key: dict[str, list[str]] = {}
+    for arn in listed_in:
+        by_key.setdefault(access_entry_key(arn), []).append(arn)
+    for arns in by_key.values():
+        if len(arns) > 1:
+            read.problem(tuple(f"{PROJECT}:{name}" for name in principal_lists), ", ".join(sorted(arns)),
+                         "these principals differ only in characters an access entry's name cannot hold; "
+                         "rename one of them")
+
+
 def _check_request_within_limit(read: _Reader, what: str, request: str, limit: str, amount) -> None:
     requested, limited = amount(request or ""), amount(limit or "")
     if requested is not None and limited is not None and requested > limited:
@@ -405,9 +514,10 @@ def _check_request_within_limit(read: _Reader, what: str, request: str, limit: s
 
 
 CONFIG_KEYS = (
-    "appName", "clusterName", "kubernetesVersion", "vpcCidr", "availabilityZoneCount",
+    "appName", "clusterName", "repositoryName", "kubernetesVersion", "vpcCidr", "availabilityZoneCount",
     "natGatewayStrategy", "nodeSubnets", "nodeInstanceTypes", "nodeAmiType", "nodeDiskSizeGib",
     "nodeMinSize", "nodeDesiredSize", "nodeMaxSize", "apiPublicAccessCidrs", "adminPrincipalArns",
+    "deployPrincipalArns", "viewerPrincipalArns", "clusterCreatorArn", "controlPlaneLogRetentionDays",
     "namespace", "replicas", "nodePort", "nodePortIngressCidrs", "cpuRequest", "cpuLimit",
     "memoryRequest", "memoryLimit", "imagePlatform", "ecrKeepImages", "ecrForceDelete",
     "protectStatefulResources", "clusterDeletionProtection", "kmsKeyDeletionWindowDays",
@@ -419,4 +529,4 @@ def load() -> StackSettings:
     """Reads the current stack's config (project keys and aws:region) and validates it."""
     config = pulumi.Config(PROJECT)
     raw = {name: config.get(name) for name in CONFIG_KEYS}
-    return parse(raw, pulumi.Config("aws").get("region"))
+    return parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack())

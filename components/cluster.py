@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -19,9 +18,16 @@ NODE_MANAGED_POLICIES = (
     "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
 )
-CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 # AL2023's root device; the settings only admit AL2023 AMI types for this reason.
 ROOT_DEVICE_NAME = "/dev/xvda"
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    principal_arn: str
+    access_policy: str
+    """Name of an EKS cluster access policy (AmazonEKSClusterAdminPolicy, AmazonEKSViewPolicy),
+    associated at cluster scope."""
 
 
 @dataclass
@@ -42,13 +48,18 @@ class ClusterArgs:
     kms_key_deletion_window_days: int
     deletion_protection: bool
     protect: bool
-    admin_principal_arns: Sequence[str] = field(default_factory=tuple)
+    control_plane_log_retention_days: int
+    """0 keeps the control-plane logs forever."""
+    access_grants: Mapping[str, AccessGrant] = field(default_factory=dict)
+    """By a stable key per principal, so reordering the lists replaces nothing. Never the
+    creator's: EKS made that entry itself."""
+    cluster_tags: Mapping[str, str] = field(default_factory=dict)
 
 
-def access_entry_key(principal_arn: str) -> str:
-    """A stable key per principal, so reordering the admin list replaces nothing."""
-    account, resource = principal_arn.split(":")[4], principal_arn.split(":", 5)[5]
-    return re.sub(r"[^A-Za-z0-9-]", "-", f"{account}-{resource}")
+def _association_name(access_policy: str) -> str:
+    return {"AmazonEKSClusterAdminPolicy": "cluster-admin", "AmazonEKSViewPolicy": "view"}.get(
+        access_policy, access_policy
+    )
 
 
 class Cluster(pulumi.ComponentResource):
@@ -94,6 +105,15 @@ class Cluster(pulumi.ComponentResource):
             for policy in NODE_MANAGED_POLICIES
         ]
 
+        # EKS creates /aws/eks/<name>/cluster on first use with no retention, and it outlives
+        # `destroy`. Created here first, it is the program's: retention from config, gone with the stack.
+        control_plane_logs = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=f"/aws/eks/{args.cluster_name}/cluster",
+            retention_in_days=args.control_plane_log_retention_days,
+            opts=child,
+        )
+
         cluster = eks.Cluster(
             f"{name}-eks",
             name=args.cluster_name,
@@ -105,19 +125,22 @@ class Cluster(pulumi.ComponentResource):
             # AWS API fact, visible and auditable in IAM, and not lost with a bad kubectl edit.
             authentication_mode=eks.AuthenticationMode.API,
             access_entries={
-                access_entry_key(arn): eks.AccessEntryArgs(
-                    principal_arn=arn,
+                key: eks.AccessEntryArgs(
+                    principal_arn=grant.principal_arn,
                     access_policies={
-                        "cluster-admin": eks.AccessPolicyAssociationArgs(
+                        # The association's name stays "cluster-admin" for admins, as before, so
+                        # existing entries are not replaced.
+                        _association_name(grant.access_policy): eks.AccessPolicyAssociationArgs(
                             policy_arn=pulumi.Output.concat(
-                                "arn:", partition, ":eks::aws:cluster-access-policy/", CLUSTER_ADMIN_POLICY
+                                "arn:", partition, ":eks::aws:cluster-access-policy/", grant.access_policy
                             ),
                             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                         ),
                     },
                 )
-                for arn in args.admin_principal_arns
+                for key, grant in args.access_grants.items()
             },
+            cluster_tags=dict(args.cluster_tags),
             # The managed node group below replaces the self-managed default; with the default
             # security groups skipped, EKS's own cluster security group is the nodes' group.
             skip_default_node_group=True,
@@ -132,7 +155,7 @@ class Cluster(pulumi.ComponentResource):
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             encryption_config_key_arn=secrets_key.arn,
             deletion_protection=args.deletion_protection,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, depends_on=[control_plane_logs]),
         )
 
         # pulumi-eks's own `enable_imd_sv2` sets a hop limit of 2, which lets every pod read the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumi_awsx as awsx
@@ -17,9 +18,10 @@ PUBLIC_SUBNET_EXTRA_BITS = 6
 @dataclass
 class NetworkArgs:
     cidr_block: str
-    availability_zone_count: int
+    availability_zone_names: Sequence[str]
+    """Zones chosen by the caller (by zone ID, where the node instance types are offered)."""
     nat_gateway_strategy: str
-    """awsx NatGatewayStrategy value: "Single" or "OnePerAz"."""
+    """awsx NatGatewayStrategy value: "None", "Single" or "OnePerAz"."""
 
 
 class Network(pulumi.ComponentResource):
@@ -37,7 +39,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-vpc",
             awsx.ec2.VpcArgs(
                 cidr_block=args.cidr_block,
-                number_of_availability_zones=args.availability_zone_count,
+                availability_zone_names=list(args.availability_zone_names),
                 enable_dns_hostnames=True,
                 enable_dns_support=True,
                 nat_gateways=awsx.ec2.NatGatewayConfigurationArgs(

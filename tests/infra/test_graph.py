@@ -77,14 +77,16 @@ def test_the_image_is_pushed_to_the_repository_with_ecr_credentials(stack):
 def test_the_image_tag_is_derived_from_the_build_context_never_latest(stack):
     tag = stack.one(IMAGE).inputs["imageName"].rsplit(":", 1)[1]
     from components.image import content_tag
-    assert tag == content_tag(harness.PROJECT_DIR / "app")
+    assert tag == content_tag(harness.PROJECT_DIR / "app", stack.config[f"{harness.PROJECT}:imagePlatform"])
     assert tag != "latest"
 
 
 def test_the_image_builds_app_for_the_nodes_platform_during_preview_too(stack):
     image = stack.one(IMAGE)
-    assert image.inputs["build"]["context"] == str(harness.PROJECT_DIR / "app")
-    assert image.inputs["build"]["dockerfile"] == str(harness.PROJECT_DIR / "app" / "Dockerfile")
+    # Relative to the project directory (the CLI's and the provider's working directory), so the
+    # state means the same from every checkout.
+    assert image.inputs["build"]["context"] == "app"
+    assert image.inputs["build"]["dockerfile"] == "app/Dockerfile"
     assert image.inputs["build"]["platform"] == "linux/amd64"
     assert "args" not in image.inputs["build"]  # the Dockerfile's default base, unchanged
     assert image.inputs["buildOnPreview"] is True
@@ -158,7 +160,7 @@ def test_the_cluster_uses_access_entries_and_no_default_node_group(stack):
     cluster = stack.one(EKS_CLUSTER).inputs
     assert cluster["authenticationMode"] == "API"
     assert cluster["skipDefaultNodeGroup"] is True
-    assert cluster["name"] == "nextwork-eks-cluster"
+    assert cluster["name"] == f"backend-on-eks-{stack.stack}"
 
 
 def test_admin_principals_get_cluster_scoped_cluster_admin(prod):
@@ -193,7 +195,7 @@ def test_the_cluster_is_placed_in_the_network(stack):
 def test_the_vpc_spans_the_configured_zones_with_tagged_public_and_private_subnets(dev, prod):
     for evaluation, zones, nat in ((dev, 2, "Single"), (prod, 3, "OnePerAz")):
         vpc = evaluation.one("awsx:ec2:Vpc").inputs
-        assert vpc["numberOfAvailabilityZones"] == zones
+        assert len(vpc["availabilityZoneNames"]) == zones
         assert vpc["natGateways"] == {"strategy": nat}
         tags = {spec["type"]: spec["tags"] for spec in vpc["subnetSpecs"]}
         assert tags == {"Public": {"kubernetes.io/role/elb": "1"}, "Private": {"kubernetes.io/role/internal-elb": "1"}}
@@ -348,7 +350,7 @@ def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
     }
     assert stack.secret_exports == {"kubeconfig"}
     assert stack.exports["updateKubeconfigCommand"] == (
-        "aws eks update-kubeconfig --region us-east-1 --name nextwork-eks-cluster"
+        f"aws eks update-kubeconfig --region us-east-1 --name backend-on-eks-{stack.stack}"
     )
 
 

@@ -22,7 +22,7 @@ def raw_config(overrides: dict | None = None) -> tuple[dict[str, str], str | Non
 def problems_for(overrides: dict) -> list[str]:
     raw, region = raw_config(overrides)
     with pytest.raises(settings.StackConfigError) as caught:
-        settings.parse(raw, region)
+        settings.parse(raw, region, "dev")
     return caught.value.problems
 
 
@@ -53,9 +53,10 @@ def test_stack_file_values_have_their_declared_types(stack):
 def test_declared_defaults_alone_form_a_valid_configuration():
     merged = harness.effective_config({"aws:region": "eu-west-1"})
     raw = {key[len(PREFIX):]: value for key, value in merged.items() if key.startswith(PREFIX)}
-    parsed = settings.parse(raw, "eu-west-1")
+    parsed = settings.parse(raw, "eu-west-1", "staging")
     assert parsed.app_name == "nextwork-flask-backend"
-    assert parsed.cluster_name == "nextwork-eks-cluster"
+    assert parsed.cluster_name == "backend-on-eks-staging"
+    assert parsed.repository_name == "backend-on-eks-staging/nextwork-flask-backend"
     assert parsed.node_port_ingress_cidrs == ()
 
 
@@ -68,7 +69,7 @@ def test_declared_defaults_alone_form_a_valid_configuration():
         ("vpcCidr", "10.0.0.1/16", "private IPv4 CIDR block"),
         ("availabilityZoneCount", 1, "whole number from 2 to 3"),
         ("availabilityZoneCount", 4, "whole number from 2 to 3"),
-        ("natGatewayStrategy", "None", "one of Single, OnePerAz"),
+        ("natGatewayStrategy", "Double", "one of None, Single, OnePerAz"),
         ("nodeSubnets", "isolated", "one of public, private"),
         ("nodeInstanceTypes", [], "at least 1 item"),
         ("nodeInstanceTypes", ["t3 medium"], "EC2 instance type"),
@@ -127,7 +128,7 @@ def test_a_request_above_its_limit_is_rejected():
 
 def test_cpu_quantities_compare_across_units():
     raw, region = raw_config({PREFIX + "cpuRequest": "0.5", PREFIX + "cpuLimit": "500m"})
-    assert settings.parse(raw, region).container_resources.cpu_request == "0.5"
+    assert settings.parse(raw, region, "dev").container_resources.cpu_request == "0.5"
 
 
 def test_image_platform_must_match_the_node_architecture():
@@ -141,7 +142,7 @@ def test_image_platform_must_match_the_node_architecture():
 def test_a_missing_region_is_reported():
     raw, _ = raw_config()
     with pytest.raises(settings.StackConfigError) as caught:
-        settings.parse(raw, None)
+        settings.parse(raw, None, "dev")
     assert caught.value.problems == [
         "aws:region = <not set>: is required: set it with `pulumi config set aws:region <value>`"
     ]
@@ -157,7 +158,7 @@ def test_every_problem_of_a_stack_is_reported_at_once():
 def test_the_error_message_lists_every_problem_on_its_own_line():
     raw, region = raw_config({PREFIX + "nodePort": 1, PREFIX + "replicas": 0})
     with pytest.raises(settings.StackConfigError) as caught:
-        settings.parse(raw, region)
+        settings.parse(raw, region, "dev")
     assert str(caught.value).splitlines() == [
         "invalid stack configuration (2 problem(s)):",
         f"  - {PREFIX}replicas = 0: must be a whole number from 1 to 100",
@@ -178,7 +179,7 @@ def test_pulumi_yaml_names_the_project_and_a_venv_python_runtime():
 
 def test_the_declared_backend_defaults_are_the_backends_own_defaults():
     raw, region = raw_config()
-    environment = settings.parse(raw, region).backend_environment
+    environment = settings.parse(raw, region, "dev").backend_environment
     config = settings._backend_config
     assert config.read_service_settings(environment) == (config.ServerSettings(), config.Settings())
 
@@ -190,7 +191,7 @@ def test_every_backend_key_sets_its_environment_variable():
         "cacheMaxTopics": 500, "logLevel": "WARNING",
     }
     raw, region = raw_config({PREFIX + key: value for key, value in overrides.items()})
-    environment = settings.parse(raw, region).backend_environment
+    environment = settings.parse(raw, region, "dev").backend_environment
     assert environment == {
         settings.BACKEND_ENVIRONMENT[key]: str(value) for key, value in overrides.items()
     }
@@ -211,4 +212,4 @@ def test_the_upstream_port_follows_the_upstream_url():
     for url, port in [("https://hn.algolia.com/api/v1/search", 443), ("http://search.internal/v1", 80),
                       ("http://search.internal:8081/v1", 8081)]:
         raw, region = raw_config({PREFIX + "upstreamUrl": url})
-        assert settings.parse(raw, region).upstream_port == port, url
+        assert settings.parse(raw, region, "dev").upstream_port == port, url

@@ -1,0 +1,77 @@
+"""Who may use the cluster: every actor of the stack config, as EKS access entries.
+
+EKS makes the identity that creates a cluster its admin (pulumi-eks always asks it to, with
+`bootstrapClusterCreatorAdminPermissions: true`), in an entry the program does not own. A second,
+explicit entry for that principal fails the `up` ("already in use", pulumi-eks#2373). So the
+program must know the creator on every run, whoever runs it:
+
+- `clusterCreatorArn` in the stack config, when set;
+- otherwise, while the cluster does not exist yet, the identity running this very program (it is
+  about to create the cluster), learnt from STS and recorded on the cluster as a tag;
+- otherwise, that tag, read back from the existing cluster.
+
+The creator is not the caller of later runs: a deploy role running the second `up` must keep its
+own entry, so the program never leaves out whoever happens to be running it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+import settings
+from components.cluster import AccessGrant
+
+CREATOR_TAG = "backend-on-eks/cluster-creator"
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+VIEW_POLICY = "AmazonEKSViewPolicy"
+
+
+class UnknownClusterCreator(pulumi.RunError):
+    """The cluster exists, but nothing says who created it."""
+
+
+@dataclass(frozen=True)
+class ClusterAccess:
+    creator_arn: str
+    grants: Mapping[str, AccessGrant]
+    """By access-entry key (`settings.access_entry_key`), so reordering a list replaces nothing."""
+
+
+def caller_principal_arn() -> str:
+    """The IAM user or role running this program. STS names a role session
+    (`arn:aws:sts::…:assumed-role/Name/session`); EKS wants the role (`arn:aws:iam::…:role/path/Name`)."""
+    caller = aws.get_caller_identity()
+    return aws.iam.get_session_context(arn=caller.arn).issuer_arn
+
+
+def cluster_creator(cluster_name: str, configured_creator: str) -> str:
+    if configured_creator:
+        return configured_creator
+    if cluster_name not in aws.eks.get_clusters().names:
+        return caller_principal_arn()
+    recorded = (aws.eks.get_cluster(name=cluster_name).tags or {}).get(CREATOR_TAG)
+    if not recorded:
+        raise UnknownClusterCreator(
+            f"backend-on-eks:clusterCreatorArn = <not set>: cluster {cluster_name} exists but has no "
+            f"{CREATOR_TAG} tag, so the program cannot tell which principal EKS made its admin. Set it "
+            f"to that principal (`aws eks list-access-entries --cluster-name {cluster_name}` lists it "
+            "beside the entries this stack declares)"
+        )
+    return recorded
+
+
+def cluster_access(config: settings.StackSettings) -> ClusterAccess:
+    """Every declared actor's grant, less the creator's: EKS already made that one."""
+    creator = cluster_creator(config.cluster_name, config.cluster_creator_arn)
+    wanted = [(arn, CLUSTER_ADMIN_POLICY) for arn in (*config.admin_principal_arns, *config.deploy_principal_arns)]
+    wanted += [(arn, VIEW_POLICY) for arn in config.viewer_principal_arns]
+    grants = {
+        settings.access_entry_key(arn): AccessGrant(arn, policy)
+        for arn, policy in wanted
+        if arn != creator
+    }
+    return ClusterAccess(creator_arn=creator, grants=grants)
