@@ -18,7 +18,9 @@ from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
 from components.workload import Workload, WorkloadArgs
 
-APP_CONTEXT = Path(__file__).parent / "app"
+# Relative to the project directory, where the CLI runs the program and the docker provider:
+# the build paths then mean the same in every checkout (an absolute one is stored in state).
+APP_CONTEXT = "app"
 CONTAINER_PORT = 8080
 
 config = settings.load()
@@ -65,8 +67,9 @@ registry = Registry("registry", RegistryArgs(
 ))
 
 image = Image("image", ImageArgs(
-    context=str(APP_CONTEXT),
+    context=APP_CONTEXT,
     platform=config.image_platform,
+    repository_name=config.repository_name,
     repository_url=registry.repository_url,
     registry_id=registry.registry_id,
 ))

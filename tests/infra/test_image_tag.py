@@ -1,12 +1,22 @@
-"""The image tag follows the build context docker would send, file for file."""
+"""The image tag follows everything docker reads for the build, and nothing a checkout adds.
+
+ECR's tags are immutable: a change docker sees but the tag misses rebuilds under a tag ECR
+already holds, and the push is refused; a difference the tag sees but docker ignores (a file
+mode under another umask) makes one commit two images.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from components.image import content_tag
+from components.image import content_tag, sent_files
+from ops.offline import harness
+
+PLATFORM = "linux/amd64"
 
 
 @pytest.fixture
@@ -19,56 +29,127 @@ def context(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def tag(context: Path, **kwargs) -> str:
+    return content_tag(context, kwargs.pop("platform", PLATFORM), **kwargs)
+
+
 def test_the_same_sources_give_the_same_tag(context):
-    assert content_tag(context) == content_tag(context)
+    assert tag(context) == tag(context)
 
 
 def test_a_changed_source_file_gives_a_new_tag(context):
-    before = content_tag(context)
+    before = tag(context)
     (context / "backend" / "app.py").write_text("print('changed')\n")
-    assert content_tag(context) != before
+    assert tag(context) != before
 
 
 def test_a_renamed_file_gives_a_new_tag(context):
-    before = content_tag(context)
+    before = tag(context)
     (context / "backend" / "app.py").rename(context / "backend" / "main.py")
-    assert content_tag(context) != before
+    assert tag(context) != before
 
 
 def test_a_changed_dockerfile_gives_a_new_tag(context):
-    before = content_tag(context)
+    before = tag(context)
     (context / "Dockerfile").write_text("FROM scratch\nUSER 10001\n")
-    assert content_tag(context) != before
+    assert tag(context) != before
+
+
+def test_a_changed_dockerfile_gives_a_new_tag_even_when_the_dockerignore_excludes_it(context):
+    # app/.dockerignore starts with `*`; docker still reads the Dockerfile.
+    (context / ".dockerignore").write_text("*\n!backend/\n")
+    before = tag(context)
+    (context / "Dockerfile").write_text("FROM scratch\nUSER 10001\n")
+    assert tag(context) != before
+
+
+def test_a_changed_dockerignore_gives_a_new_tag_even_when_it_excludes_itself(context):
+    (context / ".dockerignore").write_text("*\n!backend/\n")
+    before = tag(context)
+    (context / ".dockerignore").write_text("*\n!backend/\n!requirements.txt\n")
+    assert tag(context) != before
+
+
+def test_another_platform_gives_a_new_tag(context):
+    assert tag(context, platform="linux/arm64") != tag(context, platform="linux/amd64")
+
+
+def test_another_build_argument_gives_a_new_tag(context):
+    base = {"PYTHON_IMAGE": "python:3.11.14-slim-bookworm"}
+    assert tag(context, build_args=base) != tag(context)
+    assert tag(context, build_args=base) != tag(context, build_args={"PYTHON_IMAGE": "python:3.12-slim"})
 
 
 def test_files_the_dockerignore_excludes_do_not_change_the_tag(context):
-    before = content_tag(context)
+    before = tag(context)
     (context / "notes").mkdir()
     (context / "notes" / "todo.txt").write_text("later\n")
     (context / "README.md").write_text("# docs\n")
     (context / "backend" / "__pycache__").mkdir()
     (context / "backend" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
-    assert content_tag(context) == before
+    assert tag(context) == before
 
 
 def test_a_root_anchored_pattern_does_not_exclude_nested_files_docker_would_send(context):
     # docker's `*.md` matches only at the context root; a nested one is sent, so it must count.
-    before = content_tag(context)
+    before = tag(context)
     (context / "backend" / "NOTES.md").write_text("sent to docker\n")
-    assert content_tag(context) != before
+    assert tag(context) != before
 
 
 def test_an_exception_pattern_brings_a_file_back_into_the_tag(context):
     (context / ".dockerignore").write_text("*\n!backend/\n")
-    before = content_tag(context)
+    before = tag(context)
     (context / "backend" / "app.py").write_text("print('changed')\n")
     (context / "ignored.txt").write_text("not sent\n")
-    assert content_tag(context) != before
-    after = content_tag(context)
+    assert tag(context) != before
+    after = tag(context)
     (context / "ignored.txt").write_text("still not sent\n")
-    assert content_tag(context) == after
+    assert tag(context) == after
+
+
+def test_a_double_star_pattern_also_matches_at_the_context_root(context):
+    # docker: `**/` may match no directory at all, so `**/__pycache__` excludes ./__pycache__ too.
+    (context / "__pycache__").mkdir()
+    (context / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    assert "__pycache__/x.pyc" not in sent_files(context)
+
+
+def test_a_character_class_pattern_excludes_what_docker_excludes(context):
+    # docker passes `[...]` through as a character class: app/.dockerignore's `**/*.py[co]`.
+    (context / ".dockerignore").write_text("**/*.py[co]\n")
+    (context / "backend" / "old.pyc").write_bytes(b"\0")
+    (context / "backend" / "old.pyo").write_bytes(b"\0")
+    assert [f for f in sent_files(context) if f.startswith("backend/")] == ["backend/app.py"]
+
+
+def test_group_and_other_permission_bits_do_not_change_the_tag(context):
+    # Another umask (002 instead of 022) is the same commit: git records no such bits.
+    before = tag(context)
+    for path in (context / "backend" / "app.py", context / "requirements.txt", context / "Dockerfile"):
+        path.chmod(0o664)
+    assert tag(context) == before
+
+
+def test_the_executable_bit_changes_the_tag(context):
+    # git records it, and it changes what the image can run.
+    before = tag(context)
+    (context / "backend" / "app.py").chmod(0o755)
+    assert tag(context) != before
 
 
 def test_the_tag_is_sixteen_hex_characters(context):
-    tag = content_tag(context)
-    assert len(tag) == 16 and int(tag, 16) >= 0
+    value = tag(context)
+    assert len(value) == 16 and int(value, 16) >= 0
+
+
+def test_the_files_sent_from_app_are_exactly_what_the_image_runs():
+    # Only what runs goes in: requirements, the gunicorn config and the backend package.
+    tracked = subprocess.run(
+        ["git", "ls-files", "app"], cwd=harness.PROJECT_DIR, capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected = sorted(
+        os.path.relpath(f, "app") for f in tracked
+        if f.startswith("app/backend/") or f in ("app/requirements.txt", "app/gunicorn.conf.py")
+    )
+    assert sent_files(harness.PROJECT_DIR / "app") == expected
