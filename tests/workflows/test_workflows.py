@@ -1,16 +1,21 @@
 """The GitHub Actions workflows in .github/workflows: linted by actionlint, and read as YAML for
-the promises CI/CD makes (pinned actions, OIDC only, least permissions, previews with the policy
-pack, prod behind its protected environment, destroy behind a confirmation, one run per stack).
+the promises CI/CD makes (actions pinned by commit, OIDC only, least permissions, previews with
+the policy pack, the aws CLI checked before pulumi runs, prod on a runner that reaches its API and
+behind its protected environment, destroy behind a confirmation and a config check, a daily drift
+check, one run per stack).
 
-No GitHub runner is available here, so nothing in these workflows is executed except the destroy
-confirmation's shell script, which is small and self-contained enough to run as it is."""
+No GitHub runner is available here, so nothing in these workflows is executed except their small,
+self-contained scripts (the destroy confirmation and preflight, the tool and runner checks, the
+drift plan), which run here as they are, against fakes of the commands they call."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,11 +107,26 @@ def _pulumi_steps(job: dict) -> list[dict]:
     return _steps_using(job, PULUMI_ACTION)
 
 
+def _runs_pulumi(step: dict) -> bool:
+    """A script step that calls the pulumi CLI."""
+    return bool(re.search(r"^\s*pulumi\s", step.get("run", ""), re.M))
+
+
+def _pulumi_runs(job: dict) -> list[int]:
+    """Indexes of the steps that run pulumi (the action with a command, or a script)."""
+    return [
+        i
+        for i, s in enumerate(job.get("steps", []))
+        if (_action(s) == PULUMI_ACTION and "command" in s.get("with", {})) or _runs_pulumi(s)
+    ]
+
+
 def _stack_changing_jobs():
     """Jobs whose pulumi step can change a stack (up or destroy), with that step."""
     for workflow, job_id, job in _all_jobs():
         for step in _pulumi_steps(job):
-            if step["with"]["command"] in ("up", "update", "destroy"):
+            # An install-only step (no command) only puts the CLI on PATH.
+            if step.get("with", {}).get("command") in ("up", "update", "destroy"):
                 yield workflow, job_id, job, step
 
 
@@ -141,9 +161,9 @@ def _broken_copy(tmp_path: Path, workflow: str, old: str, new: str) -> Path:
 # actionlint
 
 
-def test_the_workflows_directory_holds_the_five_workflows():
+def test_the_workflows_directory_holds_the_six_workflows():
     assert [p.name for p in WORKFLOW_FILES] == sorted(
-        ["test.yml", "pull-request.yml", "deploy-dev.yml", "deploy-prod.yml", "destroy.yml"]
+        ["test.yml", "pull-request.yml", "deploy-dev.yml", "deploy-prod.yml", "destroy.yml", "drift.yml"]
     )
 
 
@@ -174,9 +194,10 @@ def test_actionlint_runs_shellcheck_on_the_run_scripts(tmp_path):
 # Supply chain and credentials
 
 
-def test_every_action_is_pinned_to_a_commit_or_an_exact_release():
+def test_every_action_is_pinned_to_a_full_commit_sha_with_its_release():
+    # A tag, even an exact release such as v6.1.0, can be moved by whoever controls the action's
+    # repository; a 40-hex commit cannot. The comment names the release the commit is.
     commit_with_release = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
-    exact_release = re.compile(r"^[\w.-]+/[\w./-]+@v\d+\.\d+\.\d+$")
     loose = []
     for path in WORKFLOW_FILES:
         for line in path.read_text().splitlines():
@@ -184,9 +205,9 @@ def test_every_action_is_pinned_to_a_commit_or_an_exact_release():
             if not match or match.group(1).startswith("./"):
                 continue
             ref = match.group(1)
-            if not (commit_with_release.match(ref) or exact_release.match(ref)):
+            if not commit_with_release.match(ref):
                 loose.append(f"{path.name}: {ref}")
-    assert not loose, "not pinned to a commit (with its release) or an exact release: " + ", ".join(loose)
+    assert not loose, "not pinned to a full commit SHA with its release: " + ", ".join(loose)
 
 
 def test_no_workflow_mentions_long_lived_aws_keys():
@@ -392,7 +413,7 @@ def test_destroy_asks_for_the_stack_and_a_confirmation():
 
 def test_destroy_waits_for_the_confirmation_job():
     jobs = _workflow("destroy.yml")["jobs"]
-    assert jobs["destroy"]["needs"] == "confirm"
+    assert jobs["destroy"]["needs"] == ["confirm", "preflight"]
     assert jobs["confirm"]["permissions"] == {}
     assert "environment" not in jobs["confirm"], "a typo must fail before any reviewer is asked"
 
@@ -429,10 +450,19 @@ def test_destroy_confirmation_fails_unless_confirm_is_exactly_the_stack(stack, c
 
 
 def test_every_pulumi_step_logs_in_with_the_access_token_secret():
-    steps = [s for _, _, job in _all_jobs() for s in _pulumi_steps(job)]
+    # Steps that run pulumi: the action given a command, or a script calling the CLI the
+    # action installed. An install-only action step needs no token and gets none.
+    steps = [
+        s
+        for _, _, job in _all_jobs()
+        for s in job.get("steps", [])
+        if (_action(s) == PULUMI_ACTION and "command" in s.get("with", {})) or _runs_pulumi(s)
+    ]
     assert steps
     for step in steps:
         assert step["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
+    installs = [s for _, _, job in _all_jobs() for s in _pulumi_steps(job) if "command" not in s.get("with", {})]
+    assert all("env" not in s for s in installs)
 
 
 def test_the_pulumi_cli_matches_the_sdk_version_of_requirements_txt():
@@ -451,3 +481,350 @@ def test_the_preinstalled_virtualenvs_are_the_ones_pulumi_uses():
         assert f"python -m venv {program}\n" in scripts, (workflow, job_id)
         if any("policyPacks" in s["with"] for s in _pulumi_steps(job)):
             assert f"python -m venv policy/{policy}\n" in scripts, (workflow, job_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tools and runners: the aws CLI before pulumi, prod on a runner that reaches its API
+
+PROD_RUNNER_CHECK = "Check that a prod runner was chosen"
+AWS_CLI_CHECK = "Check the AWS CLI"
+HOSTED = "ubuntu-24.04"
+
+
+def _pulumi_jobs():
+    """Every job that runs pulumi, with the stacks it may run it on."""
+    for workflow, job_id, job in _all_jobs():
+        indexes = _pulumi_runs(job)
+        if not indexes:
+            continue
+        stacks: set[str] = set()
+        for i in indexes:
+            step = job["steps"][i]
+            stack = step.get("with", {}).get("stack-name") or step.get("env", {}).get("STACK")
+            if stack == "${{ matrix.stack }}":
+                stacks |= set(job["strategy"]["matrix"]["stack"])
+            elif stack == "${{ inputs.stack }}":
+                stacks |= set(_triggers(_load(WORKFLOWS_DIR / workflow))["workflow_dispatch"]["inputs"]["stack"]["options"])
+            else:
+                stacks.add(stack)
+        yield workflow, job_id, job, stacks
+
+
+def _selector(job: dict) -> str | None:
+    """How a job that may run on dev or prod says which: matrix.stack or inputs.stack."""
+    text = str(job.get("strategy", {})) + str([s.get("with", {}).get("stack-name") for s in job.get("steps", [])])
+    for selector in ("matrix.stack", "inputs.stack"):
+        if "${{ " + selector + " }}" in text:
+            return selector
+    return None
+
+
+def _scripts_of(name: str) -> list[tuple[str, str, dict]]:
+    return [
+        (workflow, job_id, step)
+        for workflow, job_id, job in _all_jobs()
+        for step in job.get("steps", [])
+        if step.get("name") == name
+    ]
+
+
+def _run_script(script: str, env: dict, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["/bin/bash", "-e", "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_every_job_that_runs_pulumi_checks_the_aws_cli_before_it():
+    # pulumi-eks runs `which aws` and `aws --version` while it constructs the cluster, preview
+    # included, and the kubeconfig's exec plugin runs `aws eks get-token`.
+    jobs = list(_pulumi_jobs())
+    assert len(jobs) >= 7
+    for workflow, job_id, job, _ in jobs:
+        names = [s.get("name") for s in job["steps"]]
+        assert AWS_CLI_CHECK in names, f"{workflow}/{job_id} never checks the aws CLI"
+        assert names.index(AWS_CLI_CHECK) < min(_pulumi_runs(job)), f"{workflow}/{job_id} checks too late"
+
+
+def test_the_aws_cli_check_fails_with_a_clear_error_where_aws_is_missing(tmp_path):
+    scripts = {step["run"] for _, _, step in _scripts_of(AWS_CLI_CHECK)}
+    assert len(scripts) == 1, "one check, word for word, in every job"
+    result = _run_script(scripts.pop(), {"PATH": str(tmp_path)})
+    assert result.returncode == 1
+    assert "::error" in result.stdout and "AWS CLI v2" in result.stdout
+
+
+def test_the_aws_cli_check_prints_the_version_where_aws_is_installed(tmp_path):
+    [script] = {step["run"] for _, _, step in _scripts_of(AWS_CLI_CHECK)}
+    aws = tmp_path / "aws"
+    aws.write_text("#!/bin/sh\n[ \"$1\" = --version ] && echo aws-cli/2.17.0 Python/3.11\n")
+    aws.chmod(0o755)
+    result = _run_script(script, {"PATH": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "aws-cli/2.17.0" in result.stdout
+
+
+def test_prod_jobs_run_on_the_runner_named_by_prod_runner_labels():
+    # prod's API endpoint admits only apiPublicAccessCidrs; from a hosted runner pulumi-eks waits
+    # ~6 minutes on /healthz and fails. fromJSON lets the variable hold a label list.
+    prod_jobs = [(w, j, job) for w, j, job, stacks in _pulumi_jobs() if "prod" in stacks]
+    assert {(w, j) for w, j, _ in prod_jobs} == {
+        ("deploy-prod.yml", "preview"), ("deploy-prod.yml", "up"), ("pull-request.yml", "preview"),
+        ("destroy.yml", "destroy"), ("drift.yml", "prod"),
+    }
+    chosen = "vars.PROD_RUNNER_LABELS && fromJSON(vars.PROD_RUNNER_LABELS) || 'ubuntu-24.04'"
+    for workflow, job_id, job in prod_jobs:
+        selector = _selector(job)
+        expected = f"${{{{ {selector} == 'prod' && {chosen} }}}}" if selector else f"${{{{ {chosen} }}}}"
+        assert job["runs-on"] == expected, (workflow, job_id, job["runs-on"])
+
+
+def test_dev_only_jobs_run_on_github_hosted_runners():
+    dev_jobs = [(w, j, job) for w, j, job, stacks in _pulumi_jobs() if stacks == {"dev"}]
+    assert {(w, j) for w, j, _ in dev_jobs} == {("deploy-dev.yml", "up"), ("drift.yml", "dev")}
+    assert all(job["runs-on"] == HOSTED for _, _, job in dev_jobs)
+
+
+def test_prod_jobs_check_the_runner_variable_before_anything_else():
+    # Without the variable a prod job lands on a hosted runner: it must fail in its first step,
+    # or (destroy) in a hosted job it waits for, before any reviewer is asked.
+    workflows = {}
+    for workflow, job_id, job, stacks in _pulumi_jobs():
+        if "prod" not in stacks:
+            continue
+        jobs = workflows.setdefault(workflow, _workflow(workflow)["jobs"])
+        needs = job.get("needs", [])
+        candidates = [job] + [jobs[n] for n in ([needs] if isinstance(needs, str) else needs)]
+        checking = [c for c in candidates if c.get("steps", [{}])[0].get("name") == PROD_RUNNER_CHECK]
+        assert checking, f"{workflow}/{job_id}: no runner check first"
+        check = checking[0]
+        if check is not job:
+            assert check["runs-on"] == HOSTED and "environment" not in check, (workflow, job_id)
+        step = check["steps"][0]
+        assert step["env"] == {"PROD_RUNNER_LABELS": "${{ vars.PROD_RUNNER_LABELS }}"}
+        selector = _selector(job)
+        assert step.get("if") == (f"{selector} == 'prod'" if selector else None), (workflow, job_id)
+
+
+def test_the_runner_check_fails_with_a_clear_error_without_the_variable():
+    scripts = {step["run"] for _, _, step in _scripts_of(PROD_RUNNER_CHECK)}
+    assert len(scripts) == 1, "one check, word for word, in every job"
+    result = _run_script(scripts.pop(), {"PATH": os.environ["PATH"], "PROD_RUNNER_LABELS": ""})
+    assert result.returncode == 1
+    assert "::error" in result.stdout and "apiPublicAccessCidrs" in result.stdout
+
+
+def test_the_runner_check_passes_when_the_variable_names_a_runner():
+    [script] = {step["run"] for _, _, step in _scripts_of(PROD_RUNNER_CHECK)}
+    result = _run_script(script, {"PATH": os.environ["PATH"], "PROD_RUNNER_LABELS": '["self-hosted", "prod-vpc"]'})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Destroy: refuse, before any reviewer, a stack whose config would stop the destroy halfway
+
+PREFLIGHT_CHECK = "Refuse a stack whose config stops the destroy"
+
+
+def _preflight(tmp_path: Path, stack: str, stack_file: str) -> subprocess.CompletedProcess:
+    [step] = [s for s in _workflow("destroy.yml")["jobs"]["preflight"]["steps"] if s.get("name") == PREFLIGHT_CHECK]
+    assert step["env"] == {"STACK": "${{ inputs.stack }}"}
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(stack_file)
+    # The venv's python has PyYAML, as the step before it installs on the runner.
+    path = str(REPO_ROOT / ".venv" / "bin") + os.pathsep + os.environ["PATH"]
+    return _run_script(step["run"], {"PATH": path, "STACK": stack}, cwd=tmp_path)
+
+
+def test_destroy_preflight_refuses_prod_as_committed_and_names_every_blocker(tmp_path):
+    result = _preflight(tmp_path, "prod", (REPO_ROOT / "Pulumi.prod.yaml").read_text())
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith("::error")
+    for blocker in ("protectStatefulResources: true", "clusterDeletionProtection: true", "ecrForceDelete: false"):
+        assert blocker in result.stdout
+
+
+def test_destroy_preflight_passes_prod_once_its_protections_are_off(tmp_path):
+    config = _load(REPO_ROOT / "Pulumi.prod.yaml")
+    config["config"].update({
+        "backend-on-eks:protectStatefulResources": False,
+        "backend-on-eks:clusterDeletionProtection": False,
+        "backend-on-eks:ecrForceDelete": True,
+    })
+    result = _preflight(tmp_path, "prod", yaml.safe_dump(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_destroy_preflight_passes_dev_on_the_project_defaults(tmp_path):
+    result = _preflight(tmp_path, "dev", (REPO_ROOT / "Pulumi.dev.yaml").read_text())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_destroy_preflight_reads_a_value_set_by_pulumi_config_set_as_a_string(tmp_path):
+    # `pulumi config set backend-on-eks:protectStatefulResources true` writes the string "true".
+    result = _preflight(tmp_path, "dev", 'config:\n  aws:region: us-east-1\n  backend-on-eks:protectStatefulResources: "true"\n')
+    assert result.returncode == 1
+    assert "protectStatefulResources: true" in result.stdout
+
+
+def test_destroy_preflight_runs_before_any_reviewer():
+    jobs = _workflow("destroy.yml")["jobs"]
+    assert jobs["preflight"]["needs"] == "confirm"
+    assert "environment" not in jobs["preflight"]
+    assert jobs["preflight"]["permissions"] == {"contents": "read"}
+
+
+def test_prod_destroy_first_proves_the_state_holds_the_committed_config():
+    # The config is committed; only an `up` writes it into the state and the cluster. Changes in
+    # the preview mean that `up` has not run, and the destroy must not start.
+    steps = _workflow("destroy.yml")["jobs"]["destroy"]["steps"]
+    [preview] = [i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "preview"]
+    [destroy] = [i for i, s in enumerate(steps) if s.get("with", {}).get("command") == "destroy"]
+    assert preview < destroy
+    assert steps[preview]["if"] == "inputs.stack == 'prod'"
+    assert steps[preview]["with"]["expect-no-changes"] is True
+    assert steps[preview]["with"]["stack-name"] == "${{ inputs.stack }}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Drift: a daily `pulumi preview --refresh --expect-no-changes` of each deployed stack
+
+
+def _drift() -> dict:
+    return _workflow("drift.yml")
+
+
+def test_drift_runs_daily_and_on_demand():
+    triggers = _triggers(_drift())
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    [schedule] = triggers["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month, weekday) == ("*", "*", "*")
+    assert minute.isdigit() and hour.isdigit()
+
+
+def test_drift_previews_each_stack_with_refresh_and_expect_no_changes():
+    jobs = _drift()["jobs"]
+    for stack in STACKS:
+        job = jobs[stack]
+        [index] = _pulumi_runs(job)
+        step = job["steps"][index]
+        assert step["env"]["STACK"] == stack
+        command = " ".join(step["run"].replace("\\\n", " ").split())
+        assert 'pulumi preview --stack "$STACK" --refresh --expect-no-changes' in command
+
+
+def test_drift_never_changes_a_stack_or_its_state():
+    # `pulumi refresh` would write the refreshed state (hiding the drift from the next check);
+    # a preview's --refresh is never saved.
+    text = (WORKFLOWS_DIR / "drift.yml").read_text()
+    assert not re.search(r"pulumi (up|update|refresh|destroy|import|state)\b", text)
+    assert all("command" not in s.get("with", {}) for job in _drift()["jobs"].values() for s in _pulumi_steps(job))
+
+
+def test_drift_compares_each_stack_with_the_commit_last_deployed():
+    jobs = _drift()["jobs"]
+    for stack in STACKS:
+        job = jobs[stack]
+        assert job["if"] == f"needs.plan.outputs.{stack}-sha != ''"
+        [checkout] = _steps_using(job, "actions/checkout")
+        assert checkout["with"]["ref"] == f"${{{{ needs.plan.outputs.{stack}-sha }}}}"
+
+
+def test_drift_assumes_only_the_read_only_preview_role_and_no_environment():
+    for job_id, job in _drift()["jobs"].items():
+        assert "environment" not in job, job_id
+        for step in _steps_using(job, AWS_ACTION):
+            assert step["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}", job_id
+
+
+def test_drift_never_runs_beside_a_deploy_of_the_same_stack():
+    jobs = _drift()["jobs"]
+    for stack in STACKS:
+        assert jobs[stack]["concurrency"] == {"group": f"pulumi-{stack}", "cancel-in-progress": False}
+
+
+def test_drift_jobs_hold_read_permissions_except_the_issue_report():
+    jobs = _drift()["jobs"]
+    assert jobs["plan"]["permissions"] == {"actions": "read"}
+    for stack in STACKS:
+        assert jobs[stack]["permissions"] == {"contents": "read", "id-token": "write"}
+    assert jobs["report"]["permissions"] == {"issues": "write"}
+    assert not _steps_using(jobs["report"], AWS_ACTION) and not _steps_using(jobs["report"], "actions/checkout")
+
+
+def test_drift_reports_after_a_failed_check():
+    report = _drift()["jobs"]["report"]
+    assert report["needs"] == ["plan", *STACKS]
+    assert report["if"].startswith("always()")
+
+
+def test_actionlint_lints_the_drift_workflow(tmp_path):
+    project = _broken_copy(
+        tmp_path, "drift.yml", "ref: ${{ needs.plan.outputs.dev-sha }}", "ref: ${{ needs.plan.outputs.dev-commit }}"
+    )
+    result = _actionlint(project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "dev-commit" in result.stdout
+
+
+def _plan(tmp_path: Path, runs: dict[str, list[dict]]) -> dict[str, str]:
+    """Run the drift plan script against a fake `gh run list` answering `runs` per workflow."""
+    [step] = _drift()["jobs"]["plan"]["steps"]
+    (tmp_path / "runs.json").write_text(json.dumps(runs))
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir()
+    gh.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "args = sys.argv[1:]\n"
+        "assert args[:2] == ['run', 'list'], args\n"
+        f"runs = json.load(open({str(tmp_path / 'runs.json')!r}))[args[args.index('--workflow') + 1]]\n"
+        "fields = args[args.index('--json') + 1].split(',')\n"
+        "print(json.dumps([{k: r[k] for k in fields if k in r} for r in runs]))\n"
+    )
+    gh.chmod(0o755)
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    env = {
+        "PATH": str(gh.parent) + os.pathsep + os.environ["PATH"],
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+    }
+    result = _run_script(step["run"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+
+
+def _run(created: str, sha: str = "", status: str = "completed", conclusion: str = "success", title: str = "") -> dict:
+    return {"createdAt": created, "headSha": sha, "status": status, "conclusion": conclusion, "displayTitle": title}
+
+
+def test_drift_plan_checks_the_commit_of_the_last_successful_deploy(tmp_path):
+    outputs = _plan(tmp_path, {
+        "deploy-dev.yml": [_run("2026-05-02T00:00:00Z", "b" * 40, conclusion="failure"), _run("2026-05-01T00:00:00Z", "a" * 40)],
+        "deploy-prod.yml": [_run("2026-04-01T00:00:00Z", "c" * 40)],
+        "destroy.yml": [],
+    })
+    assert outputs == {"dev-sha": "a" * 40, "prod-sha": "c" * 40}
+
+
+def test_drift_plan_skips_a_stack_destroyed_since_its_last_deploy(tmp_path):
+    outputs = _plan(tmp_path, {
+        "deploy-dev.yml": [_run("2026-05-01T00:00:00Z", "a" * 40)],
+        "deploy-prod.yml": [_run("2026-04-01T00:00:00Z", "c" * 40)],
+        "destroy.yml": [_run("2026-04-02T00:00:00Z", "d" * 40, title="Destroy prod")],
+    })
+    assert outputs == {"dev-sha": "a" * 40, "prod-sha": ""}
+
+
+def test_drift_plan_skips_a_stack_with_a_deploy_or_destroy_running(tmp_path):
+    outputs = _plan(tmp_path, {
+        "deploy-dev.yml": [_run("2026-05-02T00:00:00Z", status="in_progress", conclusion=""), _run("2026-05-01T00:00:00Z", "a" * 40)],
+        "deploy-prod.yml": [_run("2026-04-01T00:00:00Z", "c" * 40)],
+        "destroy.yml": [_run("2026-04-02T00:00:00Z", status="waiting", conclusion="", title="Destroy prod")],
+    })
+    assert outputs == {"dev-sha": "", "prod-sha": ""}
+
+
+def test_drift_plan_skips_a_stack_never_deployed_by_ci(tmp_path):
+    outputs = _plan(tmp_path, {"deploy-dev.yml": [], "deploy-prod.yml": [], "destroy.yml": []})
+    assert outputs == {"dev-sha": "", "prod-sha": ""}
