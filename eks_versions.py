@@ -41,6 +41,11 @@ _HOURS_PER_MONTH = 730
 # to EXTENDED; STANDARD makes EKS upgrade the control plane at the end of standard support.
 SUPPORT_TYPES = ("STANDARD", "EXTENDED")
 
+# The add-ons the cluster installs as EKS add-ons, and so pins. CoreDNS is not one of them: with
+# its default node group skipped, pulumi-eks installs the coredns add-on only for Fargate or Auto
+# Mode, and EKS's own self-managed CoreDNS runs instead (its pin stays in the table for when).
+INSTALLED_ADDONS = ("vpc-cni", "kube-proxy")
+
 STANDARD = "standard"
 EXTENDED = "extended"
 ENDED = "ended"
@@ -59,8 +64,10 @@ class AddonPins:
     kube_proxy: str | None
     coredns: str | None
 
-    def missing(self) -> tuple[str, ...]:
-        return tuple(name for name, value in self.by_addon_name().items() if value is None)
+    def missing(self, addons: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """The add-ons of `addons` (all three when empty) that have no pin."""
+        return tuple(name for name, value in self.by_addon_name().items()
+                     if value is None and (not addons or name in addons))
 
     def by_addon_name(self) -> dict[str, str | None]:
         """Keyed by the EKS add-on names, as `aws eks describe-addon-versions` spells them."""
@@ -212,10 +219,10 @@ def addon_versions(version: str) -> AddonPins:
 
 
 def default_version(today: _dt.date) -> str:
-    """The newest version in standard support whose three add-ons are all pinned."""
+    """The newest version in standard support whose installed add-ons are all pinned."""
     candidates = [
         row.version for row in VERSIONS
-        if support_status(row.version, today) == STANDARD and not row.addons.missing()
+        if support_status(row.version, today) == STANDARD and not row.addons.missing(INSTALLED_ADDONS)
     ]
     if not candidates:
         raise LookupError(
@@ -288,7 +295,7 @@ def check(
                 "entered it; upgrade the version or use EXTENDED"
             )
 
-    missing = row.addons.missing()
+    missing = row.addons.missing(INSTALLED_ADDONS)
     if missing:
         warnings.append(
             f"no pinned {', '.join(missing)} add-on version for Kubernetes {version}: pulumi-eks "

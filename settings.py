@@ -8,6 +8,7 @@ a bad stack stops the program before anything is created.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import importlib.util
 import ipaddress
@@ -23,11 +24,9 @@ from urllib.parse import urlsplit
 
 import pulumi
 
-PROJECT = "backend-on-eks"
+import eks_versions
 
-# EKS versions in standard or extended support when this was written; extend the tuple when
-# AWS adds one (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html).
-SUPPORTED_KUBERNETES_VERSIONS = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
+PROJECT = "backend-on-eks"
 
 # AL2023 only: Amazon Linux 2 AMIs end with Kubernetes 1.32, and Bottlerocket puts the root
 # volume on another device, which the node launch template would then have to know about.
@@ -124,6 +123,9 @@ class StackSettings:
     repository_name: str
     """Physical name of the ECR repository: per stack unless the stack pins one."""
     kubernetes_version: str
+    upgrade_policy: str
+    """EKS support type: STANDARD (EKS upgrades the control plane when standard support ends) or EXTENDED."""
+    addon_versions: eks_versions.AddonPins
     vpc_cidr: str
     availability_zone_count: int
     nat_gateway_strategy: str
@@ -154,6 +156,8 @@ class StackSettings:
     kms_key_deletion_window_days: int
     # Environment variables for the backend container, by name.
     backend_environment: Mapping[str, str]
+    warnings: tuple[str, ...] = ()
+    """What is allowed but costly or unpinned; `load` logs each as a Pulumi warning."""
 
     @property
     def upstream_port(self) -> int:
@@ -306,8 +310,12 @@ def default_repository_name(stack: str, app_name: str) -> str:
     return f"{default_cluster_name(stack)}/{app_name}"
 
 
-def parse(raw: Mapping[str, str | None], region: str | None, stack: str) -> StackSettings:
-    """Builds validated settings from raw config values (keys without the project prefix)."""
+def parse(
+    raw: Mapping[str, str | None], region: str | None, stack: str, today: datetime.date | None = None,
+) -> StackSettings:
+    """Builds validated settings from raw config values (keys without the project prefix).
+
+    `today` (UTC) decides which Kubernetes versions EKS still supports."""
     read = _Reader({f"{PROJECT}:{name}": value for name, value in raw.items()} | {"aws:region": region})
 
     def key(name: str) -> str:
@@ -331,7 +339,14 @@ def parse(raw: Mapping[str, str | None], region: str | None, stack: str) -> Stac
         "must be empty (a name of this stack's own) or an ECR repository name: 2-256 lowercase "
         "letters and digits, separated by '.', '_', '-' or '/'",
     ) or default_repository_name(stack, app_name or "app")
-    kubernetes_version = read.choice(key("kubernetesVersion"), SUPPORTED_KUBERNETES_VERSIONS)
+    kubernetes_version = read.string(key("kubernetesVersion"))
+    upgrade_policy = read.choice(key("kubernetesUpgradePolicy"), eks_versions.SUPPORT_TYPES)
+    version_problems, version_warnings = eks_versions.check(
+        kubernetes_version, today or eks_versions.utc_today(),
+        upgrade_policy if upgrade_policy in eks_versions.SUPPORT_TYPES else None,
+    )
+    for problem in version_problems:
+        read.fail(key("kubernetesVersion"), kubernetes_version, problem)
     vpc_cidr = read.string(
         key("vpcCidr"), _vpc_cidr_fits,
         f"must be a private IPv4 CIDR block from /{VPC_PREFIX_RANGE[0]} to /{VPC_PREFIX_RANGE[1]}",
@@ -421,6 +436,8 @@ def parse(raw: Mapping[str, str | None], region: str | None, stack: str) -> Stac
         cluster_name=cluster_name,
         repository_name=repository_name,
         kubernetes_version=kubernetes_version,
+        upgrade_policy=upgrade_policy,
+        addon_versions=eks_versions.addon_versions(kubernetes_version),
         vpc_cidr=vpc_cidr,
         availability_zone_count=az_count,
         nat_gateway_strategy=nat_strategy,
@@ -449,6 +466,8 @@ def parse(raw: Mapping[str, str | None], region: str | None, stack: str) -> Stac
         cluster_deletion_protection=deletion_protection,
         kms_key_deletion_window_days=kms_window,
         backend_environment=backend_environment,
+        warnings=tuple(f"{key('kubernetesVersion')} = {kubernetes_version!r}: {warning}"
+                       for warning in version_warnings),
     )
 
 
@@ -514,7 +533,7 @@ def _check_request_within_limit(read: _Reader, what: str, request: str, limit: s
 
 
 CONFIG_KEYS = (
-    "appName", "clusterName", "repositoryName", "kubernetesVersion", "vpcCidr", "availabilityZoneCount",
+    "appName", "clusterName", "repositoryName", "kubernetesVersion", "kubernetesUpgradePolicy", "vpcCidr", "availabilityZoneCount",
     "natGatewayStrategy", "nodeSubnets", "nodeInstanceTypes", "nodeAmiType", "nodeDiskSizeGib",
     "nodeMinSize", "nodeDesiredSize", "nodeMaxSize", "apiPublicAccessCidrs", "adminPrincipalArns",
     "deployPrincipalArns", "viewerPrincipalArns", "clusterCreatorArn", "controlPlaneLogRetentionDays",
@@ -529,4 +548,7 @@ def load() -> StackSettings:
     """Reads the current stack's config (project keys and aws:region) and validates it."""
     config = pulumi.Config(PROJECT)
     raw = {name: config.get(name) for name in CONFIG_KEYS}
-    return parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack())
+    settings = parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack())
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+    return settings

@@ -34,6 +34,11 @@ class AccessGrant:
 class ClusterArgs:
     cluster_name: str
     kubernetes_version: str
+    upgrade_policy: str
+    """EKS support type, STANDARD or EXTENDED (EKS would default to EXTENDED)."""
+    vpc_cni_version: str | None
+    kube_proxy_version: str | None
+    """Add-on versions pinned per Kubernetes version; None lets pulumi-eks take the newest."""
     vpc_id: pulumi.Input[str]
     public_subnet_ids: pulumi.Input[Sequence[str]]
     private_subnet_ids: pulumi.Input[Sequence[str]]
@@ -118,6 +123,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-eks",
             name=args.cluster_name,
             version=args.kubernetes_version,
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=args.upgrade_policy),
             vpc_id=args.vpc_id,
             public_subnet_ids=args.public_subnet_ids,
             private_subnet_ids=args.private_subnet_ids,
@@ -148,7 +154,10 @@ class Cluster(pulumi.ComponentResource):
             # The EKS-managed VPC CNI add-on with its network policy agent: without it the
             # workload's NetworkPolicy would be accepted and silently not enforced.
             use_default_vpc_cni=False,
-            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
+            # Pinned add-ons: unpinned, pulumi-eks resolves the newest version on every run, and an
+            # unrelated pull request would show (and an up would roll out) an add-on upgrade.
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True, addon_version=args.vpc_cni_version),
+            kube_proxy_addon_options=eks.KubeProxyAddonOptionsArgs(version=args.kube_proxy_version),
             endpoint_public_access=True,
             endpoint_private_access=True,
             public_access_cidrs=list(args.api_public_access_cidrs),

@@ -123,7 +123,28 @@ def test_the_node_group_takes_sizes_instance_types_and_ami_from_config(dev):
 
 
 def test_the_nodes_run_the_clusters_kubernetes_version(stack):
-    assert stack.one(NODE_GROUP).inputs["version"] == stack.one(EKS_CLUSTER).inputs["version"] == "1.33"
+    configured = stack.config[PREFIX + "kubernetesVersion"]
+    assert stack.one(NODE_GROUP).inputs["version"] == stack.one(EKS_CLUSTER).inputs["version"] == configured
+
+
+def test_the_cluster_sets_its_upgrade_policy_rather_than_taking_eks_extended_default(stack):
+    assert stack.one(EKS_CLUSTER).inputs["upgradePolicy"] == {"supportType": "STANDARD"}
+
+
+def test_the_add_ons_are_pinned_to_the_versions_table_for_the_clusters_version(stack):
+    import eks_versions
+    pins = eks_versions.addon_versions(stack.config[PREFIX + "kubernetesVersion"])
+    cluster = stack.one(EKS_CLUSTER).inputs
+    assert cluster["kubeProxyAddonOptions"]["version"] == pins.kube_proxy
+    assert cluster["vpcCniOptions"].get("addonVersion") == pins.vpc_cni
+    assert cluster["vpcCniOptions"]["enableNetworkPolicy"] is True
+
+
+def test_a_pinned_add_on_version_reaches_the_cluster():
+    evaluation = evaluate_stack("dev", {PREFIX + "kubernetesVersion": "1.34"})
+    cluster = evaluation.one(EKS_CLUSTER).inputs
+    assert cluster["vpcCniOptions"]["addonVersion"] == "v1.20.4-eksbuild.1"
+    assert cluster["kubeProxyAddonOptions"]["version"] == "v1.34.6-eksbuild.13"
 
 
 def test_the_node_role_carries_exactly_the_three_node_policies(stack):

@@ -78,8 +78,10 @@ def test_declared_defaults_alone_form_a_valid_configuration():
         ("replicas", 0, "whole number from 1 to 100"),
         ("nodePort", 8080, "whole number from 30000 to 32767"),
         ("nodePort", 32768, "whole number from 30000 to 32767"),
-        ("kubernetesVersion", "1.20", "one of 1.29"),
-        ("kubernetesVersion", "latest", "one of 1.29"),
+        ("kubernetesVersion", "1.20", "not an EKS version this program knows; accepted on"),
+        ("kubernetesVersion", "latest", "not an EKS version this program knows; accepted on"),
+        ("kubernetesVersion", "1.31", "reached the end of EKS extended support on 2026-11-26"),
+        ("kubernetesUpgradePolicy", "NONE", "one of STANDARD, EXTENDED"),
         ("adminPrincipalArns", ["arn:aws:iam::12345:role/Admin"], "IAM user or role ARN"),
         ("adminPrincipalArns", ["arn:aws:s3:::bucket"], "IAM user or role ARN"),
         ("apiPublicAccessCidrs", ["0.0.0.0"], "IPv4 CIDR block"),
@@ -213,3 +215,34 @@ def test_the_upstream_port_follows_the_upstream_url():
                       ("http://search.internal:8081/v1", 8081)]:
         raw, region = raw_config({PREFIX + "upstreamUrl": url})
         assert settings.parse(raw, region, "dev").upstream_port == port, url
+
+
+def test_the_declared_kubernetes_version_is_in_standard_support_today():
+    # Reads the real clock on purpose: when this fails, Pulumi.yaml's default (and maybe
+    # eks_versions.VERSIONS) needs its yearly update before a new stack pays for extended support.
+    import eks_versions
+    default = harness.project_config_schema()["kubernetesVersion"]["default"]
+    assert eks_versions.support_status(default, eks_versions.utc_today()) == eks_versions.STANDARD
+
+
+def test_a_version_in_extended_support_is_accepted_only_with_the_extended_upgrade_policy():
+    import datetime
+    today = datetime.date(2026, 11, 27)
+    raw, region = raw_config({PREFIX + "kubernetesVersion": "1.33"})
+    with pytest.raises(settings.StackConfigError) as caught:
+        settings.parse(raw, region, "dev", today=today)
+    [problem] = caught.value.problems
+    assert "EKS cannot disable extended support" in problem
+    raw, region = raw_config({PREFIX + "kubernetesVersion": "1.33", PREFIX + "kubernetesUpgradePolicy": "EXTENDED"})
+    parsed = settings.parse(raw, region, "dev", today=today)
+    assert parsed.upgrade_policy == "EXTENDED"
+    [warning] = parsed.warnings
+    assert warning.startswith(f"{PREFIX}kubernetesVersion = '1.33': ") and "$0.60 per cluster-hour" in warning
+
+
+def test_the_date_decides_which_versions_are_accepted():
+    import datetime
+    raw, region = raw_config({PREFIX + "kubernetesVersion": "1.31"})
+    assert settings.parse(raw, region, "dev", today=datetime.date(2025, 11, 1)).kubernetes_version == "1.31"
+    with pytest.raises(settings.StackConfigError):
+        settings.parse(raw, region, "dev", today=datetime.date(2026, 11, 26))
