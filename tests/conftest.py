@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ops.offline import harness
-from ops.offline.stacks import evaluate_stack
+from ops.offline.stacks import evaluate_app_change_preview, evaluate_stack
 
 
 @pytest.fixture(scope="session")
@@ -16,3 +16,25 @@ def dev() -> harness.Evaluation:
 @pytest.fixture(scope="session")
 def prod() -> harness.Evaluation:
     return evaluate_stack("prod")
+
+
+@pytest.fixture(scope="session")
+def dev_preview() -> harness.Evaluation:
+    """`pulumi preview` of dev as a new stack: nothing exists yet."""
+    return evaluate_stack("dev", preview=True)
+
+
+@pytest.fixture(scope="session")
+def prod_preview() -> harness.Evaluation:
+    return evaluate_stack("prod", preview=True)
+
+
+@pytest.fixture(scope="session")
+def dev_pr_preview() -> harness.Evaluation:
+    """A pull request's `pulumi preview` of dev, deployed already, when app/ changed."""
+    return evaluate_app_change_preview("dev")
+
+
+@pytest.fixture(scope="session")
+def prod_pr_preview() -> harness.Evaluation:
+    return evaluate_app_change_preview("prod")

@@ -10,6 +10,7 @@ import hashlib
 import json
 
 from pulumi.runtime.mocks import MockResourceArgs
+from pulumi.runtime.rpc import UNKNOWN, contains_unknowns
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -86,6 +87,55 @@ RESOURCE_FAKES = {
     "aws:ec2/launchTemplate:LaunchTemplate": lambda args: {"latestVersion": 1},
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": lambda args: {},
 }
+
+
+def fake_image_id(image_name: str, platform: str) -> str:
+    """The ID docker gives a local build (the digest of the image's config): content-addressed,
+    so it follows the content tag and the platform, never the repository it will be pushed to."""
+    return "sha256:" + hashlib.sha256(f"image-id {image_name.rsplit(':', 1)[-1]} {platform}".encode()).hexdigest()
+
+
+def _unknown(value) -> bool:
+    """Whether a preview input holds an unknown (the SDK's Unknown, or the engine's string)."""
+    if contains_unknowns(value) or value == UNKNOWN:
+        return True
+    if isinstance(value, dict):
+        return any(_unknown(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_unknown(item) for item in value)
+    return False
+
+
+def _image_in_preview(args: MockResourceArgs) -> dict:
+    """pulumi-docker 4.x in preview (provider.go `canPreview`): with buildOnPreview, it builds but
+    never pushes, once imageName and build context, dockerfile and args are known; repoDigest is
+    then the local image ID, a bare `sha256:<hex>` (the SDK's repo_digest docs). Anything unknown
+    and it skips the build, answering its inputs: repoDigest stays unknown. A new stack's
+    imageName is unknown (the repository URL is), so only a deployed stack's preview builds."""
+    inputs = args.inputs
+    build = inputs.get("build")
+    needed = [inputs.get("imageName"), build]
+    if isinstance(build, dict):
+        needed += [build.get("context"), build.get("dockerfile"), build.get("args")]
+    if inputs.get("buildOnPreview") is not True or any(_unknown(value) for value in needed):
+        return {}
+    name = inputs["imageName"]
+    return {"imageName": name, "repoDigest": fake_image_id(name, build.get("platform") or "linux/amd64")}
+
+
+def _role_in_preview(args: MockResourceArgs) -> dict:
+    # The bridge's Check autonames the role, so its name is known in preview; the role's managed
+    # and inline policy lists are computed by AWS when left out.
+    return {"name": args.inputs.get("name", args.name), "managedPolicyArns": UNKNOWN, "inlinePolicies": UNKNOWN}
+
+
+PREVIEW_FAKES = {
+    "docker:index/image:Image": _image_in_preview,
+    "aws:iam/role:Role": _role_in_preview,
+}
+"""What a provider computes while previewing a resource it is yet to create, beyond its inputs.
+Every other output only the cloud assigns is unknown in preview (the harness makes it so)."""
+
 
 INVOKE_FAKES = {
     "aws:index/getPartition:getPartition": lambda args: {

@@ -9,6 +9,14 @@ Remote components (awsx, pulumi-eks) are single opaque resources under mocks: on
 returns exists. Any output a fake leaves out is filled with a sentinel string, and
 `Evaluation.missing_fake_outputs()` finds a sentinel anywhere the program passed it on, so a
 missing fake fails a test instead of silently flowing on as None.
+
+`evaluate(..., preview=True)` answers as `pulumi preview` of a new stack does: a resource yet to
+be created has an unknown ID, its plan is its inputs plus only what the provider computes in
+preview (`preview_fakes`), and every output only the cloud assigns is UNKNOWN; an invoke with an
+unknown argument, or waiting on a resource yet to be created, is not made. `deployed` names the
+resource types that already exist unchanged from an earlier `up` (a preview of a deployed stack):
+they answer with the up-mode fakes. Where the program passed an unknown on, a registration's
+inputs hold UNKNOWN (`Registration.unknown_inputs` lists the paths), as the policy SDK sees it.
 """
 
 from __future__ import annotations
@@ -21,13 +29,15 @@ import runpy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Collection, Iterator, Mapping
 
 import pulumi
 import yaml
 from google.protobuf import json_format, struct_pb2
 from pulumi._types import _PULUMI_NAME
-from pulumi.runtime import mocks, settings as runtime_settings
+from pulumi.output import Unknown
+from pulumi.runtime import mocks, rpc, settings as runtime_settings
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import CONFIG
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
@@ -40,6 +50,9 @@ _SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
 REMOVE = object()
 """Use as an override value to delete a key from the stack's config."""
+UNKNOWN = rpc.UNKNOWN
+"""A value known only after `up`: what the engine sends for it, and the string the policy SDK
+reads as an unknown (`pulumi_policy.proxy.UNKNOWN_STRING_VALUE` is the same string)."""
 
 
 class ProgramFailed(Exception):
@@ -69,6 +82,37 @@ class Registration:
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    pending: bool = False
+    """In a preview, the resource is yet to be created or changed: `outputs` is the provider's plan
+    (UNKNOWN for what only `up` computes), not a state the cloud holds."""
+
+    @property
+    def unknown_inputs(self) -> set[str]:
+        """Paths of the inputs the program could not know yet, e.g.
+        `spec.template.spec.containers[0].image`."""
+        return set(unknown_paths(self.inputs))
+
+
+def unknown_paths(value: Any, path: str = "") -> Iterator[str]:
+    if isinstance(value, Unknown) or value == UNKNOWN:
+        yield path
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from unknown_paths(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            yield from unknown_paths(item, f"{path}[{index}]")
+
+
+def _marked(value: Any) -> Any:
+    """`value` with the SDK's Unknown objects replaced by the UNKNOWN string the engine sends."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {key: _marked(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_marked(item) for item in value]
+    return value
 
 
 @dataclass
@@ -85,6 +129,7 @@ class Evaluation:
     invokes: list[Invoke]
     exports: dict[str, Any]
     secret_exports: set[str]
+    preview: bool = False
 
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
@@ -149,44 +194,96 @@ def _sentinels(value: Any) -> Iterator[str]:
             yield from _sentinels(item)
 
 
-def _declared_outputs() -> dict[str, list[str]]:
-    """Type token -> output property names, read from the SDK classes themselves."""
+def _property_names(cls: type) -> list[str]:
+    return [
+        getattr(prop.fget, _PULUMI_NAME)
+        for klass in cls.__mro__ for prop in vars(klass).values()
+        if isinstance(prop, property) and hasattr(prop.fget, _PULUMI_NAME)
+    ]
+
+
+def _declared_properties() -> tuple[dict[str, list[str]], dict[str, set[str]]]:
+    """Type token -> output property names, and -> input property names, read from the SDK
+    classes themselves (a resource class and its `<Name>InitArgs` or `<Name>Args` class)."""
     import pulumi_aws, pulumi_awsx, pulumi_docker, pulumi_eks, pulumi_kubernetes  # noqa: F401,E401
 
-    table: dict[str, list[str]] = {}
+    outputs: dict[str, list[str]] = {}
+    inputs: dict[str, set[str]] = {}
     pending = [pulumi.Resource]
     while pending:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
         token = getattr(cls, "pulumi_type", None)
         if isinstance(token, str):
-            names = [
-                getattr(prop.fget, _PULUMI_NAME)
-                for klass in cls.__mro__ for prop in vars(klass).values()
-                if isinstance(prop, property) and hasattr(prop.fget, _PULUMI_NAME)
-            ]
-            table[token] = names
-    return table
+            outputs[token] = _property_names(cls)
+            module = sys.modules.get(cls.__module__)
+            args_class = getattr(module, f"{cls.__name__}InitArgs", None) or getattr(module, f"{cls.__name__}Args", None)
+            inputs[token] = set(_property_names(args_class)) if isinstance(args_class, type) else set()
+    return outputs, inputs
 
 
 Fake = Callable[[mocks.MockResourceArgs], dict]
+Deployed = Collection[str] | Callable[[str], bool]
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
-    def __init__(self, fakes: dict[str, Fake], invoke_fakes: dict[str, Callable[[dict], dict]]) -> None:
+    def __init__(
+        self,
+        fakes: dict[str, Fake],
+        invoke_fakes: dict[str, Callable[[dict], dict]],
+        preview: bool = False,
+        preview_fakes: Mapping[str, Fake] | None = None,
+        deployed: Deployed = (),
+    ) -> None:
         self.fakes = fakes
         self.invoke_fakes = invoke_fakes
         self.invokes: list[Invoke] = []
-        self.declared = _declared_outputs()
+        self._outputs, self._inputs = _declared_properties()
+        self.preview = preview
+        self.preview_fakes = dict(preview_fakes or {})
+        self.deployed = deployed if callable(deployed) else frozenset(deployed).__contains__
+
+    def declared(self, type_: str) -> tuple[list[str], set[str]]:
+        """Output and input property names of `type_`. Read again for a type not seen yet: the
+        provider SDKs import their modules lazily, so a class may exist only once the program
+        has used it."""
+        if type_ not in self._outputs:
+            self._outputs, self._inputs = _declared_properties()
+        return self._outputs.get(type_, []), self._inputs.get(type_, set())
+
+    def pending(self, type_: str) -> bool:
+        """Whether this preview is yet to create (or change) resources of `type_`."""
+        return self.preview and not self.deployed(type_)
 
     def new_resource(self, args: mocks.MockResourceArgs):
+        if self.pending(args.typ):
+            # An empty ID is what the engine sends for a resource it has not created: unknown.
+            return "", self._planned_state(args)
         fake = self.fakes.get(args.typ)
         state = dict(args.inputs) if fake is None or args.custom else {}
         if fake is not None:
             state.update(fake(args))
-        for name in self.declared.get(args.typ, []):
+        for name in self.declared(args.typ)[0]:
             state.setdefault(name, MISSING.format(type=args.typ, name=name))
         return f"{args.name}-id", state
+
+    def _planned_state(self, args: mocks.MockResourceArgs) -> dict:
+        """What a preview hands back for a resource it is yet to create. A provider plans a custom
+        resource as its checked inputs plus what it can compute without the cloud (the preview
+        fake's answer); what only the cloud assigns (an output that is no input) stays unknown.
+        A remote component's outputs come from children that do not exist yet: all unknown, unless
+        its preview fake knows better."""
+        state = dict(args.inputs) if args.custom else {}
+        fake = self.preview_fakes.get(args.typ)
+        if fake is not None:
+            state.update(fake(args))
+        declared, inputs = self.declared(args.typ)
+        if not args.custom:
+            inputs = set()
+        for name in declared:
+            if name not in inputs:
+                state.setdefault(name, UNKNOWN)
+        return state
 
     def call(self, args: mocks.MockCallArgs):
         self.invokes.append(Invoke(args.token, dict(args.args)))
@@ -220,11 +317,28 @@ class RecordingMonitor(mocks.MockMonitor):
 
     The stock monitor deserializes a resource reference (e.g. `ManagedNodeGroup(cluster=...)`)
     into a live Resource bound to another event loop and fails; a URN is what tests compare.
+
+    Like the engine, it takes an invoke's `dependsOn` and, in a preview, declines an invoke that
+    waits on a resource yet to be created: the result is unknown. (The stock monitor leaves the
+    feature out, and the SDK's own fallback checks only custom resources' IDs, not remote
+    components such as the node group.)
     """
 
     def __init__(self, mocks_: RecordingMocks) -> None:
         super().__init__(mocks_)
+        self.recording_mocks = mocks_
         self.registrations: list[Registration] = []
+        self.pending_urns: set[str] = set()
+
+    def GetDeploymentInfo(self, request):
+        info = super().GetDeploymentInfo(request)
+        info.supportedFeatures.append(resource_pb2.RESOURCE_MONITOR_FEATURE_INVOKE_DEPENDS_ON)
+        return info
+
+    def Invoke(self, request):
+        if self.recording_mocks.preview and self.pending_urns.intersection(request.dependsOn):
+            return resource_pb2.ResourceInvokeResponse(unknown=True)
+        return super().Invoke(request)
 
     def RegisterResource(self, request):
         plain = _urns_for_resource_refs(json_format.MessageToDict(request.object))
@@ -234,6 +348,9 @@ class RecordingMonitor(mocks.MockMonitor):
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             registered = self.resources[response.urn]
+            pending = self.recording_mocks.pending(request.type)
+            if pending:
+                self.pending_urns.add(response.urn)
             self.registrations.append(Registration(
                 type=request.type,
                 name=request.name,
@@ -245,10 +362,11 @@ class RecordingMonitor(mocks.MockMonitor):
                 remote=request.remote,
                 protect=request.protect,
                 inputs=_unwrap_secrets(plain),
-                outputs=registered.state,
+                outputs=_marked(registered.state),
                 property_dependencies={
                     key: list(dependencies.urns) for key, dependencies in request.propertyDependencies.items()
                 },
+                pending=pending,
             ))
         return response
 
@@ -314,15 +432,21 @@ def evaluate(
     invoke_fakes: dict[str, Callable[[dict], dict]],
     preview: bool = False,
     project_dir: Path = PROJECT_DIR,
+    preview_fakes: Mapping[str, Fake] | None = None,
+    deployed: Deployed = (),
 ) -> Evaluation:
     """Runs `__main__.py` for `stack` with the given stack-file `values` (before defaults).
 
     `project_dir` is the checkout to run: another copy of the project evaluates as a second
     checkout would (the CLI runs the program with the project directory as working directory).
+
+    `preview=True` runs it as `pulumi preview` of a new stack: `preview_fakes` answer what a
+    provider computes in preview (nothing else is known); `deployed` (type tokens, or a predicate
+    on them) are the resources that already exist unchanged from an earlier `up`.
     """
     project_dir = Path(project_dir).resolve()
     config = effective_config(values, project_dir)
-    recording_mocks = RecordingMocks(fakes, invoke_fakes)
+    recording_mocks = RecordingMocks(fakes, invoke_fakes, preview, preview_fakes, deployed)
     monitor = RecordingMonitor(recording_mocks)
 
     runtime_settings.set_root_resource(None)
@@ -346,7 +470,10 @@ def evaluate(
     exports, secret_exports = {}, set()
     for name, output in root.outputs.items():
         as_output = pulumi.Output.from_input(output)
-        exports[name] = copy.deepcopy(_sync_await(as_output.future()))
+        known = _sync_await(as_output.is_known())
+        value = _sync_await(as_output.future(with_unknowns=True))
+        exports[name] = copy.deepcopy(_marked(value)) if known else UNKNOWN
         if _sync_await(as_output.is_secret()):
             secret_exports.add(name)
-    return Evaluation(stack, config, monitor.registrations, recording_mocks.invokes, exports, secret_exports)
+    return Evaluation(stack, config, monitor.registrations, recording_mocks.invokes, exports, secret_exports,
+                      preview=preview)

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from ops.offline import harness
-from ops.offline.fakes import INVOKE_FAKES, RESOURCE_FAKES
+from ops.offline.fakes import INVOKE_FAKES, PREVIEW_FAKES, RESOURCE_FAKES
+
+IMAGE = "docker:index/image:Image"
 
 
 def evaluate_stack(
@@ -15,5 +17,15 @@ def evaluate_stack(
     project_dir: Path = harness.PROJECT_DIR,
     **kwargs,
 ) -> harness.Evaluation:
+    """`harness.evaluate` for a stack file of the repository; `preview=True` previews a new stack
+    (and `deployed=...` one that exists)."""
     values = {**harness.stack_file_config(stack, project_dir), **(overrides or {})}
+    kwargs.setdefault("preview_fakes", PREVIEW_FAKES)
     return harness.evaluate(stack, values, RESOURCE_FAKES, INVOKE_FAKES, project_dir=project_dir, **kwargs)
+
+
+def evaluate_app_change_preview(stack: str, overrides: dict[str, Any] | None = None, **kwargs) -> harness.Evaluation:
+    """`pulumi preview` of a stack already up, for a change to app/ alone (the usual pull request):
+    every resource exists unchanged but the image, whose new content tag makes pulumi-docker
+    rebuild it in preview."""
+    return evaluate_stack(stack, overrides, preview=True, deployed=lambda type_: type_ != IMAGE, **kwargs)

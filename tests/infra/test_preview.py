@@ -1,0 +1,117 @@
+"""The offline model answers as a real `pulumi preview` does.
+
+A preview of a new stack creates nothing: IDs and every output only the cloud assigns are
+unknown, and so is all the program builds from them. pulumi-docker builds in preview (never
+pushing) only once it knows the image name, which a new stack's repository URL is not; a
+deployed stack's preview rebuilds a changed image and answers its local image ID.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ops.offline import harness
+from ops.offline.fakes import INVOKE_FAKES, PREVIEW_FAKES, RESOURCE_FAKES, fake_digest
+from ops.offline.stacks import evaluate_stack
+
+UNKNOWN = harness.UNKNOWN
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+IMAGE = "docker:index/image:Image"
+REPOSITORY = "aws:ecr/repository:Repository"
+IMAGE_PATH = "spec.template.spec.containers[0].image"
+BARE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+TOKEN = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
+INSTANCES = "aws:ec2/getInstances:getInstances"
+
+
+def image_of(evaluation: harness.Evaluation) -> str:
+    [container] = evaluation.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["containers"]
+    return container["image"]
+
+
+@pytest.fixture(params=["dev", "prod"])
+def new_stack_preview(request) -> harness.Evaluation:
+    return request.getfixturevalue(f"{request.param}_preview")
+
+
+# --- A new stack ---------------------------------------------------------------------------------
+
+def test_a_new_stacks_preview_plans_every_resource_as_yet_to_be_created(new_stack_preview):
+    assert new_stack_preview.preview
+    assert all(r.pending for r in new_stack_preview.registrations)
+
+
+def test_outputs_only_the_cloud_assigns_are_unknown_in_a_new_stacks_preview(new_stack_preview):
+    repository = new_stack_preview.one(REPOSITORY)
+    assert {repository.outputs[name] for name in ("repositoryUrl", "registryId", "arn")} == {UNKNOWN}
+    assert repository.outputs["name"] == repository.inputs["name"]  # an input is known
+    assert new_stack_preview.one("eks:index:Cluster").outputs["kubeconfigJson"] == UNKNOWN
+
+
+def test_a_resource_yet_to_be_created_has_an_unknown_id_in_preview(new_stack_preview):
+    node_group = new_stack_preview.one("eks:index:ManagedNodeGroup")
+    assert {"launchTemplate.id", "launchTemplate.version"} <= node_group.unknown_inputs
+
+
+def test_what_the_program_builds_from_an_unknown_is_unknown_in_preview(new_stack_preview):
+    assert new_stack_preview.one("pulumi:providers:kubernetes").unknown_inputs == {"kubeconfig"}
+    assert {name for name, value in new_stack_preview.exports.items() if value == UNKNOWN} >= {
+        "kubeconfig", "repositoryUrl", "imageRef",
+    }
+    assert new_stack_preview.exports["namespace"] == "backend"  # from config: known
+
+
+def test_a_new_stacks_preview_does_not_build_the_image_because_its_name_is_unknown(new_stack_preview):
+    image = new_stack_preview.one(IMAGE)
+    assert "imageName" in image.unknown_inputs
+    assert image.outputs["repoDigest"] == UNKNOWN
+    assert new_stack_preview.one(DEPLOYMENT).unknown_inputs == {IMAGE_PATH}
+
+
+def test_an_invoke_with_an_unknown_argument_is_not_made_in_preview(new_stack_preview):
+    # The registry ID is unknown until the repository exists, so no ECR token is fetched.
+    assert TOKEN not in [invoke.token for invoke in new_stack_preview.invokes]
+    assert {"registry.username", "registry.password"} <= new_stack_preview.one(IMAGE).unknown_inputs
+
+
+def test_an_invoke_with_known_arguments_is_made_in_preview_too(new_stack_preview):
+    assert "aws:index/getPartition:getPartition" in [invoke.token for invoke in new_stack_preview.invokes]
+
+
+def test_an_invoke_waiting_on_a_resource_yet_to_be_created_is_not_made_in_preview():
+    # The node lookup waits on the node group (a remote component), which a new stack lacks.
+    evaluation = evaluate_stack("dev", {"backend-on-eks:nodePortIngressCidrs": ["203.0.113.0/24"]}, preview=True)
+    assert INSTANCES not in [invoke.token for invoke in evaluation.invokes]
+    assert evaluation.exports["serviceUrl"] == UNKNOWN
+
+
+def test_without_preview_fakes_a_preview_knows_nothing_a_provider_computes():
+    evaluation = harness.evaluate("dev", harness.stack_file_config("dev"), dict(RESOURCE_FAKES), dict(INVOKE_FAKES),
+                                  preview=True, deployed=lambda type_: type_ != IMAGE)
+    assert "imageName" not in evaluation.one(IMAGE).unknown_inputs
+    assert evaluation.one(IMAGE).outputs["repoDigest"] == UNKNOWN
+
+
+# --- A deployed stack, for a change to app/ ----------------------------------------------------
+
+def test_a_deployed_stacks_preview_answers_its_unchanged_resources_as_up_did(dev, dev_pr_preview):
+    assert not dev_pr_preview.one(REPOSITORY).pending
+    assert dev_pr_preview.one(REPOSITORY).outputs == dev.one(REPOSITORY).outputs
+    assert TOKEN in [invoke.token for invoke in dev_pr_preview.invokes]
+
+
+def test_a_deployed_stacks_preview_runs_the_changed_image_by_its_bare_local_image_id(dev, dev_pr_preview):
+    # pulumi-docker rebuilds the image in preview and never pushes it: no repository, no digest.
+    image = dev_pr_preview.one(IMAGE)
+    assert image.pending
+    assert BARE_DIGEST.fullmatch(image_of(dev_pr_preview))
+    assert image_of(dev_pr_preview) == image.outputs["repoDigest"] == dev_pr_preview.exports["imageRef"]
+    assert image_of(dev) == f"{image.inputs['imageName'].rsplit(':', 1)[0]}@{fake_digest(image.inputs['imageName'])}"
+
+
+def test_an_image_whose_name_is_unknown_is_not_built_even_when_it_asks_to_be():
+    args = type("Args", (), {"inputs": {"imageName": UNKNOWN, "buildOnPreview": True, "build": {"context": "app"}}})
+    assert PREVIEW_FAKES[IMAGE](args) == {}
+
