@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from typing import Mapping
 
 from pulumi.runtime.mocks import MockResourceArgs
 from pulumi.runtime.rpc import UNKNOWN, contains_unknowns
@@ -137,7 +139,103 @@ PREVIEW_FAKES = {
 Every other output only the cloud assigns is unknown in preview (the harness makes it so)."""
 
 
+# Who runs the program unless a test says otherwise: CI's deploy role, through an STS session.
+CALLER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ci/backend-on-eks-deploy"
+CALLER_SESSION = "ci-session"
+_PRINCIPAL_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):(?P<kind>role|user)/"
+    r"(?P<path>(?:[A-Za-z0-9+=,.@_-]+/)*)(?P<name>[A-Za-z0-9+=,.@_-]+)"
+)
+_ASSUMED_ROLE_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):sts::(?P<account>[0-9]{12}):assumed-role/(?P<name>[^/]+)/(?P<session>[^/]+)"
+)
+
+
+class AwsApiError(Exception):
+    """An error AWS answers, as the provider hands it on (the invoke, and so the program, fails)."""
+
+
+def _unique_id(prefix: str, arn: str) -> str:
+    # IAM's unique IDs: AROA... for a role, AIDA... for a user; 21 characters in all.
+    return prefix + hashlib.sha256(arn.encode()).hexdigest().upper()[:17]
+
+
+def _eks_cluster_description(name: str, tags: Mapping[str, str]) -> dict:
+    return {
+        "id": name, "name": name, "region": REGION, "status": "ACTIVE", "version": "1.33",
+        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{name}",
+        "endpoint": "https://FAKE.gr7.us-east-1.eks.amazonaws.com",
+        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/{name}-eksRole",
+        "platformVersion": "eks.1", "createdAt": "2026-01-01T00:00:00Z", "deletionProtection": False,
+        "certificateAuthorities": [{"data": "RkFLRQ=="}],
+        "accessConfigs": [{"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}],
+        "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+        "tags": dict(tags),
+    }
+
+
+def identity_invoke_fakes(
+    caller_arn: str = CALLER_ROLE_ARN,
+    existing_clusters: Mapping[str, Mapping[str, str]] | None = None,
+    session_name: str = CALLER_SESSION,
+) -> dict:
+    """STS and EKS lookups as AWS answers them when `caller_arn` runs the program in an account
+    whose EKS clusters in the region are `existing_clusters` (name -> tags).
+
+    `caller_arn` is an IAM role's ARN (a path is allowed) whose STS session `session_name` runs
+    the program, as CI's OIDC role does; or an IAM user's ARN, whose own keys run it.
+    """
+    caller = _PRINCIPAL_ARN.fullmatch(caller_arn)
+    if caller is None:
+        raise ValueError(f"not an IAM role or user ARN: {caller_arn!r}")
+    clusters = {name: dict(tags) for name, tags in (existing_clusters or {}).items()}
+    role_id = _unique_id("AROA", caller_arn)
+
+    def caller_identity(args: dict) -> dict:
+        account = caller["account"]
+        if caller["kind"] == "user":
+            return {"accountId": account, "id": account, "arn": caller_arn, "userId": _unique_id("AIDA", caller_arn)}
+        # STS names the session and drops the role's path.
+        return {
+            "accountId": account, "id": account, "userId": f"{role_id}:{session_name}",
+            "arn": f"arn:{caller['partition']}:sts::{account}:assumed-role/{caller['name']}/{session_name}",
+        }
+
+    def session_context(args: dict) -> dict:
+        arn = args["arn"]
+        session = _ASSUMED_ROLE_ARN.fullmatch(arn)
+        if session is None:
+            # Not a role session (an IAM user, or a role ARN): passed through as the issuer.
+            return {"arn": arn, "id": arn, "issuerArn": arn, "issuerId": "", "issuerName": "", "sessionName": ""}
+        # The provider looks the role up by name in IAM to learn its path.
+        if caller["kind"] != "role" or (session["account"], session["name"]) != (caller["account"], caller["name"]):
+            raise AwsApiError(f"NoSuchEntity: The role with name {session['name']} cannot be found.")
+        return {"arn": arn, "id": arn, "issuerArn": caller_arn, "issuerId": role_id,
+                "issuerName": caller["name"], "sessionName": session["session"]}
+
+    def eks_clusters(args: dict) -> dict:
+        return {"id": REGION, "region": REGION, "names": sorted(clusters)}
+
+    def eks_cluster(args: dict) -> dict:
+        name = args["name"]
+        if name not in clusters:
+            raise AwsApiError(
+                f"reading EKS Cluster ({name}): operation error EKS: DescribeCluster, https response error "
+                f"StatusCode: 404, ResourceNotFoundException: No cluster found for name: {name}."
+            )
+        return _eks_cluster_description(name, clusters[name])
+
+    return {
+        "aws:index/getCallerIdentity:getCallerIdentity": caller_identity,
+        "aws:iam/getSessionContext:getSessionContext": session_context,
+        "aws:eks/getClusters:getClusters": eks_clusters,
+        "aws:eks/getCluster:getCluster": eks_cluster,
+    }
+
+
 INVOKE_FAKES = {
+    # CI's deploy role in a new account: no cluster exists yet.
+    **identity_invoke_fakes(),
     "aws:index/getPartition:getPartition": lambda args: {
         "partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws",
     },

@@ -434,6 +434,8 @@ def evaluate(
     project_dir: Path = PROJECT_DIR,
     preview_fakes: Mapping[str, Fake] | None = None,
     deployed: Deployed = (),
+    caller_arn: str | None = None,
+    existing_clusters: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Evaluation:
     """Runs `__main__.py` for `stack` with the given stack-file `values` (before defaults).
 
@@ -443,9 +445,17 @@ def evaluate(
     `preview=True` runs it as `pulumi preview` of a new stack: `preview_fakes` answer what a
     provider computes in preview (nothing else is known); `deployed` (type tokens, or a predicate
     on them) are the resources that already exist unchanged from an earlier `up`.
+
+    `caller_arn` (an IAM role ARN, path allowed, whose STS session runs the program, or an IAM
+    user ARN) and `existing_clusters` (EKS cluster name -> tags, in the account and region) set
+    what the identity and EKS lookups answer; left out, `invoke_fakes` answer as they are.
     """
     project_dir = Path(project_dir).resolve()
     config = effective_config(values, project_dir)
+    if caller_arn is not None or existing_clusters is not None:
+        from ops.offline.fakes import CALLER_ROLE_ARN, identity_invoke_fakes
+
+        invoke_fakes = {**invoke_fakes, **identity_invoke_fakes(caller_arn or CALLER_ROLE_ARN, existing_clusters)}
     recording_mocks = RecordingMocks(fakes, invoke_fakes, preview, preview_fakes, deployed)
     monitor = RecordingMonitor(recording_mocks)
 

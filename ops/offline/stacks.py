@@ -18,7 +18,8 @@ def evaluate_stack(
     **kwargs,
 ) -> harness.Evaluation:
     """`harness.evaluate` for a stack file of the repository; `preview=True` previews a new stack
-    (and `deployed=...` one that exists)."""
+    (and `deployed=...` one that exists), `caller_arn=` and `existing_clusters=` set who runs it
+    and which EKS clusters the account already has."""
     values = {**harness.stack_file_config(stack, project_dir), **(overrides or {})}
     kwargs.setdefault("preview_fakes", PREVIEW_FAKES)
     return harness.evaluate(stack, values, RESOURCE_FAKES, INVOKE_FAKES, project_dir=project_dir, **kwargs)

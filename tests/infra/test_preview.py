@@ -1,4 +1,4 @@
-"""The offline model answers as a real `pulumi preview` does.
+"""The offline model answers as a real `pulumi preview` does, and the identity lookups as AWS does.
 
 A preview of a new stack creates nothing: IDs and every output only the cloud assigns are
 unknown, and so is all the program builds from them. pulumi-docker builds in preview (never
@@ -9,11 +9,20 @@ deployed stack's preview rebuilds a changed image and answers its local image ID
 from __future__ import annotations
 
 import re
+import textwrap
 
 import pytest
 
 from ops.offline import harness
-from ops.offline.fakes import INVOKE_FAKES, PREVIEW_FAKES, RESOURCE_FAKES, fake_digest
+from ops.offline.fakes import (
+    ACCOUNT,
+    INVOKE_FAKES,
+    PREVIEW_FAKES,
+    RESOURCE_FAKES,
+    AwsApiError,
+    fake_digest,
+    identity_invoke_fakes,
+)
 from ops.offline.stacks import evaluate_stack
 
 UNKNOWN = harness.UNKNOWN
@@ -115,3 +124,82 @@ def test_an_image_whose_name_is_unknown_is_not_built_even_when_it_asks_to_be():
     args = type("Args", (), {"inputs": {"imageName": UNKNOWN, "buildOnPreview": True, "build": {"context": "app"}}})
     assert PREVIEW_FAKES[IMAGE](args) == {}
 
+
+# --- Who runs the program, and which clusters exist --------------------------------------------
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/ci/deployers/backend-deploy"
+USER = f"arn:aws:iam::{ACCOUNT}:user/ops/alice"
+IDENTITY = "aws:index/getCallerIdentity:getCallerIdentity"
+SESSION = "aws:iam/getSessionContext:getSessionContext"
+CLUSTERS = "aws:eks/getClusters:getClusters"
+CLUSTER = "aws:eks/getCluster:getCluster"
+
+
+def test_sts_names_a_role_session_by_role_name_without_its_path():
+    caller = identity_invoke_fakes(ROLE, session_name="deploy-dev-42")[IDENTITY]({})
+    assert caller["arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/backend-deploy/deploy-dev-42"
+    assert caller["accountId"] == ACCOUNT and caller["userId"].endswith(":deploy-dev-42")
+
+
+def test_the_session_context_maps_a_role_session_back_to_the_role_with_its_path():
+    fakes = identity_invoke_fakes(ROLE, session_name="deploy-dev-42")
+    context = fakes[SESSION]({"arn": fakes[IDENTITY]({})["arn"]})
+    assert (context["issuerArn"], context["issuerName"], context["sessionName"]) == (
+        ROLE, "backend-deploy", "deploy-dev-42")
+
+
+def test_an_iam_user_is_both_the_caller_and_the_issuer():
+    fakes = identity_invoke_fakes(USER)
+    caller = fakes[IDENTITY]({})
+    assert caller["arn"] == USER
+    assert fakes[SESSION]({"arn": caller["arn"]})["issuerArn"] == USER
+
+
+def test_a_session_of_a_role_iam_does_not_know_fails_the_lookup():
+    with pytest.raises(AwsApiError, match="NoSuchEntity"):
+        identity_invoke_fakes(ROLE)[SESSION]({"arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/other/s"})
+
+
+def test_a_new_account_lists_no_cluster_and_describing_one_is_not_found():
+    fakes = identity_invoke_fakes(ROLE)
+    assert fakes[CLUSTERS]({})["names"] == []
+    with pytest.raises(AwsApiError, match="ResourceNotFoundException: No cluster found for name: backend"):
+        fakes[CLUSTER]({"name": "backend"})
+
+
+def test_an_existing_cluster_is_listed_and_described_with_its_tags():
+    fakes = identity_invoke_fakes(ROLE, {"backend": {"backend-on-eks/cluster-creator": ROLE}})
+    assert fakes[CLUSTERS]({})["names"] == ["backend"]
+    assert fakes[CLUSTER]({"name": "backend"})["tags"] == {"backend-on-eks/cluster-creator": ROLE}
+
+
+def test_a_caller_that_is_no_iam_principal_is_refused():
+    with pytest.raises(ValueError, match="not an IAM role or user ARN"):
+        identity_invoke_fakes(f"arn:aws:sts::{ACCOUNT}:assumed-role/backend-deploy/s")
+
+
+@pytest.fixture
+def identity_program(tmp_path):
+    """A program that asks who runs it and which clusters exist, as the stack's program will."""
+    (tmp_path / "Pulumi.yaml").write_text("name: backend-on-eks\nruntime: python\nconfig: {}\n")
+    (tmp_path / "__main__.py").write_text(textwrap.dedent("""
+        import pulumi
+        import pulumi_aws as aws
+
+        caller = aws.get_caller_identity()
+        pulumi.export("issuer", aws.iam.get_session_context(arn=caller.arn).issuer_arn)
+        pulumi.export("clusters", aws.eks.get_clusters().names)
+    """))
+    return tmp_path
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_the_harness_runs_the_program_as_the_given_caller_in_the_given_account(identity_program, preview):
+    evaluation = harness.evaluate("dev", {}, {}, dict(INVOKE_FAKES), preview=preview, project_dir=identity_program,
+                                  caller_arn=ROLE, existing_clusters={"backend": {}})
+    assert evaluation.exports == {"issuer": ROLE, "clusters": ["backend"]}
+
+
+def test_by_default_the_harness_runs_the_program_as_ci_in_a_new_account(identity_program):
+    evaluation = harness.evaluate("dev", {}, {}, dict(INVOKE_FAKES), project_dir=identity_program)
+    assert evaluation.exports == {"issuer": f"arn:aws:iam::{ACCOUNT}:role/ci/backend-on-eks-deploy", "clusters": []}
