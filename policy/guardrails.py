@@ -9,6 +9,7 @@ policy SDK, which then skips the check rather than guessing.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Mapping
 
 from pulumi_policy import (
@@ -85,11 +86,24 @@ def _ecr_immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -
 
 # --- Kubernetes workloads ------------------------------------------------------------------------
 
+# A repository reference as docker parses one: an optional registry host[:port], then lowercase
+# path components; an optional tag; then the digest every image must be pinned by.
+_REPOSITORY = r"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+_DIGEST = r"sha256:[0-9a-f]{64}"
+PINNED_IMAGE = re.compile(rf"{_REPOSITORY}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?@{_DIGEST}")
+# What pulumi-docker answers for repoDigest in a preview that builds the image (it never pushes
+# in preview): the local image ID, with no repository. It is as good a pin as a registry digest:
+# content-addressed, it names one image and cannot move to another, unlike a tag.
+IMAGE_ID = re.compile(_DIGEST)
+
+
 def _image_by_digest(args, report, pod, container) -> None:
+    # During preview the policy SDK raises here when the image is still unknown (a new stack's
+    # image is built only on `up`) and skips this policy for the resource: nothing to judge yet.
     image = container.get("image") or ""
-    if "@sha256:" not in image:
+    if not (PINNED_IMAGE.fullmatch(image) or IMAGE_ID.fullmatch(image)):
         report(f"container {container.get('name')!r} must reference its image by digest "
-               f"(repository@sha256:...), not {image!r}: a tag can move under a running Deployment.")
+               f"(repository@sha256:<64 hex>), not {image!r}: a tag can move under a running Deployment.")
 
 
 def _has_limits(args, report, pod, container) -> None:
@@ -208,12 +222,13 @@ def _world_open_ingress(resource) -> Iterable[tuple[int | None, int | None, str]
         if props.get("cidrIpv4") in OPEN_TO_WORLD or props.get("cidrIpv6") in OPEN_TO_WORLD:
             yield props.get("fromPort"), props.get("toPort"), str(props.get("ipProtocol"))
     elif resource.resource_type == "aws:ec2/securityGroupRule:SecurityGroupRule":
-        cidrs = (props.get("cidrBlocks") or []) + (props.get("ipv6CidrBlocks") or [])
+        # Spread, not `+`: the analyzer hands lists as read-only sequences that do not add.
+        cidrs = [*(props.get("cidrBlocks") or []), *(props.get("ipv6CidrBlocks") or [])]
         if props.get("type") == "ingress" and any(cidr in OPEN_TO_WORLD for cidr in cidrs):
             yield props.get("fromPort"), props.get("toPort"), str(props.get("protocol"))
     elif resource.resource_type == "aws:ec2/securityGroup:SecurityGroup":
         for rule in props.get("ingress") or []:
-            cidrs = (rule.get("cidrBlocks") or []) + (rule.get("ipv6CidrBlocks") or [])
+            cidrs = [*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])]
             if any(cidr in OPEN_TO_WORLD for cidr in cidrs):
                 yield rule.get("fromPort"), rule.get("toPort"), str(rule.get("protocol"))
 

@@ -167,3 +167,15 @@ def test_any_other_port_open_to_the_internet_is_stopped(prod):
 
 def test_another_port_open_to_a_private_range_is_not_this_policys_concern(prod):
     assert violations(with_resource(prod, ingress_rule(prod, "ssh-office", 22, "203.0.113.0/24"))) == {}
+
+
+def test_a_world_open_security_group_rule_with_both_address_families_is_stopped(prod):
+    # The analyzer hands lists as read-only sequences: the policy must not add them with `+`.
+    rule = Registration(type="aws:ec2/securityGroupRule:SecurityGroupRule", name="ssh-world",
+                        urn="urn:pulumi:prod::backend-on-eks::aws:ec2/securityGroupRule:SecurityGroupRule::ssh-world",
+                        parent="", dependencies=[], provider="", custom=True, remote=False, protect=False,
+                        inputs={"type": "ingress", "securityGroupId": "sg-1", "protocol": "tcp", "fromPort": 22,
+                                "toPort": 22, "cidrBlocks": ["0.0.0.0/0"], "ipv6CidrBlocks": ["::/0"]})
+    found = violations(with_resource(prod, rule))
+    assert list(found) == ["world-open-only-on-node-port"]
+    assert "opens tcp 22-22 to the internet" in found["world-open-only-on-node-port"][0]
