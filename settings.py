@@ -391,7 +391,7 @@ def parse(
         "must be empty (learnt from AWS) or the IAM user or role ARN that created the cluster",
     )
     log_retention = read.integer(key("controlPlaneLogRetentionDays"), 0, max(LOG_RETENTION_DAYS))
-    if log_retention not in LOG_RETENTION_DAYS:
+    if log_retention not in LOG_RETENTION_DAYS and 0 <= log_retention <= max(LOG_RETENTION_DAYS):
         read.fail(key("controlPlaneLogRetentionDays"), log_retention,
                   f"must be one of the periods CloudWatch Logs accepts: {', '.join(map(str, LOG_RETENTION_DAYS))}")
     namespace = read.matching(

@@ -77,3 +77,19 @@ def test_a_pinned_name_aws_would_refuse_stops_the_program_before_any_resource():
 def _standard_fakes():
     from ops.offline.fakes import INVOKE_FAKES, RESOURCE_FAKES
     return dict(RESOURCE_FAKES), dict(INVOKE_FAKES)
+
+
+def test_the_control_plane_log_group_exists_before_the_cluster_with_the_configured_retention(dev, prod):
+    for evaluation, retention in ((dev, 7), (prod, 90)):
+        group = evaluation.one("aws:cloudwatch/logGroup:LogGroup")
+        assert group.inputs["retentionInDays"] == retention
+        assert group.urn in evaluation.transitive_dependencies(evaluation.one("eks:index:Cluster"))
+
+
+@pytest.mark.parametrize("days", [8, 29, 5000, -1])
+def test_a_retention_cloudwatch_does_not_offer_is_refused(days):
+    with pytest.raises(harness.ProgramFailed) as caught:
+        evaluate_stack("dev", {PREFIX + "controlPlaneLogRetentionDays": days})
+    [problem] = caught.value.cause.problems
+    assert problem.startswith(f"{PREFIX}controlPlaneLogRetentionDays = {days}: ")
+    assert caught.value.registrations == []
