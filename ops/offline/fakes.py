@@ -24,8 +24,40 @@ def fake_digest(image_name: str) -> str:
     return "sha256:" + hashlib.sha256(image_name.encode()).hexdigest()
 
 
+# us-east-1 as an account sees it: zone names map to zone IDs per account; use1-az3 offers no
+# current instance families (EC2 DescribeInstanceTypeOfferings by availability-zone-id).
+ZONE_IDS = ("use1-az1", "use1-az2", "use1-az3", "use1-az4", "use1-az5", "use1-az6")
+ZONE_NAMES = ("us-east-1c", "us-east-1d", "us-east-1e", "us-east-1a", "us-east-1b", "us-east-1f")
+ZONES_WITHOUT_CURRENT_TYPES = {"use1-az3"}
+
+
+def _availability_zones(args: dict) -> dict:
+    return {
+        "id": REGION, "names": list(ZONE_NAMES), "zoneIds": list(ZONE_IDS),
+        "groupNames": [REGION] * len(ZONE_IDS), "state": args.get("state"),
+    }
+
+
+def _instance_type_offerings(args: dict) -> dict:
+    assert args.get("locationType") == "availability-zone-id", args
+    [instance_type_filter] = [f for f in args.get("filters", []) if f["name"] == "instance-type"]
+    locations, types = [], []
+    for instance_type in instance_type_filter["values"]:
+        for zone_id in ZONE_IDS:
+            if zone_id not in ZONES_WITHOUT_CURRENT_TYPES:
+                locations.append(zone_id)
+                types.append(instance_type)
+    return {
+        "id": REGION, "instanceTypes": types, "locations": locations,
+        "locationTypes": ["availability-zone-id"] * len(locations),
+    }
+
+
 def _vpc(args: MockResourceArgs) -> dict:
-    zones = int(args.inputs["numberOfAvailabilityZones"])
+    # awsx refuses both (awsx/ec2/vpc.ts: "Only one of [availabilityZoneNames] and
+    # [numberOfAvailabilityZones] can be specified").
+    assert not ("availabilityZoneNames" in args.inputs and "numberOfAvailabilityZones" in args.inputs)
+    zones = len(args.inputs["availabilityZoneNames"])
     return {
         "vpcId": "vpc-0fake0000000000001",
         "publicSubnetIds": [f"subnet-public-{zone}" for zone in range(zones)],
@@ -234,8 +266,13 @@ def identity_invoke_fakes(
 
 
 INVOKE_FAKES = {
+    # A new account: no repository yet, so the program lists no images (ECR's ListImages would
+    # fail with RepositoryNotFoundException on a repository that does not exist).
+    "aws:ecr/getRepositories:getRepositories": lambda args: {"id": REGION, "names": [], "region": REGION},
     # CI's deploy role in a new account: no cluster exists yet.
     **identity_invoke_fakes(),
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:index/getPartition:getPartition": lambda args: {
         "partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws",
     },

@@ -411,6 +411,14 @@ def effective_config(values: dict[str, Any], project_dir: Path = PROJECT_DIR) ->
     return {key: _as_cli_string(value) for key, value in merged.items()}
 
 
+# The program's own modules (top-level files and `components`), imported afresh for each run.
+PROGRAM_MODULES = ("settings", "access", "zones", "eks_versions")
+
+
+def _is_program_module(name: str) -> bool:
+    return name in PROGRAM_MODULES or name == "components" or name.startswith("components.")
+
+
 @contextlib.contextmanager
 def _running_in(project_dir: Path) -> Iterator[None]:
     """The program's view of the world while it runs: the CLI's working directory is the project
@@ -467,7 +475,7 @@ def evaluate(
 
     # Fresh imports each time, so a module-level cache can never leak one stack (or one
     # checkout) into another.
-    for module in [m for m in sys.modules if m == "settings" or m.startswith("components")]:
+    for module in [m for m in sys.modules if _is_program_module(m)]:
         del sys.modules[module]
 
     try:
