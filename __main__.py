@@ -4,8 +4,6 @@ Wiring only: settings -> components -> exports. Each component gets just the val
 and every edge between them is an output passed here, so the graph reads top to bottom.
 """
 
-from pathlib import Path
-
 import pulumi
 
 import access
@@ -110,6 +108,10 @@ pulumi.export("updateKubeconfigCommand", pulumi.Output.concat(
 ))
 pulumi.export("repositoryUrl", registry.repository_url)
 pulumi.export("imageRef", image.repo_digest)
+pulumi.export("imageTag", image.tag)
+# True when this run declared a build. The next run finds the tag in ECR and drops the build's
+# record from state (components/image.py); the deploy workflows run that `up` at once.
+pulumi.export("imageBuilt", image.built)
 pulumi.export("namespace", workload.namespace)
 pulumi.export("deploymentName", workload.deployment_name)
 pulumi.export("serviceName", workload.service_name)

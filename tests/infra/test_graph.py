@@ -367,7 +367,7 @@ def test_private_nodes_get_no_service_url_even_with_cidrs():
 
 def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
     assert set(stack.exports) == {
-        "region", "clusterName", "kubeconfig", "updateKubeconfigCommand", "repositoryUrl", "imageRef",
+        "region", "clusterName", "kubeconfig", "updateKubeconfigCommand", "repositoryUrl", "imageRef", "imageTag", "imageBuilt",
         "namespace", "deploymentName", "serviceName", "nodePort", "containerPort", "portForwardCommand",
     }
     assert stack.secret_exports == {"kubeconfig"}
