@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ops.offline import harness
-from ops.offline.fakes import ACCOUNT, INVOKE_FAKES, REGION, RESOURCE_FAKES
+from ops.offline.fakes import ACCOUNT
+from ops.offline.stacks import evaluate_stack
 
 PREFIX = "backend-on-eks:"
 EKS_CLUSTER = "eks:index:Cluster"
@@ -25,38 +26,10 @@ ACTORS = {
 }
 
 
-def aws_as_seen_by(caller: str, clusters: dict[str, dict[str, str]]) -> dict:
-    """The invokes answered for `caller` (an IAM user or role ARN) in an account holding `clusters`
-    (name -> tags), the way STS and EKS answer: a role calls through a session whose ARN drops the
-    role's path, and describing a cluster that does not exist is an error."""
-    kind, name = caller.split(":", 5)[5].split("/", 1)
-    role_name = name.rsplit("/", 1)[-1]
-    sts_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/session-1" if kind == "role" else caller
-
-    def session_context(args: dict) -> dict:
-        issuer = caller if args["arn"] == sts_arn else args["arn"]
-        return {"arn": args["arn"], "id": args["arn"], "issuerArn": issuer, "issuerId": "AROAEXAMPLE",
-                "issuerName": role_name, "sessionName": "session-1"}
-
-    def describe_cluster(args: dict) -> dict:
-        if args["name"] not in clusters:
-            raise Exception(f"ResourceNotFoundException: No cluster found for name: {args['name']}.")
-        return {"name": args["name"], "id": args["name"], "tags": clusters[args["name"]]}
-
-    return {
-        **INVOKE_FAKES,
-        "aws:index/getCallerIdentity:getCallerIdentity": lambda args: {
-            "accountId": ACCOUNT, "arn": sts_arn, "id": ACCOUNT, "userId": "AROAEXAMPLE:session-1",
-        },
-        "aws:iam/getSessionContext:getSessionContext": session_context,
-        "aws:eks/getClusters:getClusters": lambda args: {"id": REGION, "names": sorted(clusters)},
-        "aws:eks/getCluster:getCluster": describe_cluster,
-    }
-
-
 def evaluate(caller: str, clusters: dict | None = None, overrides: dict | None = None) -> harness.Evaluation:
-    values = {**harness.stack_file_config("prod"), **ACTORS, **(overrides or {})}
-    return harness.evaluate("prod", values, dict(RESOURCE_FAKES), aws_as_seen_by(caller, clusters or {}))
+    """prod with every kind of actor configured, run by `caller` in an account holding `clusters`
+    (name -> tags); STS and EKS answer as AWS does (ops/offline/fakes.identity_invoke_fakes)."""
+    return evaluate_stack("prod", {**ACTORS, **(overrides or {})}, caller_arn=caller, existing_clusters=clusters or {})
 
 
 def entries(evaluation: harness.Evaluation) -> dict[str, list[str]]:
