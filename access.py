@@ -67,6 +67,11 @@ def cluster_creator(cluster_name: str, configured_creator: str) -> str:
 def cluster_access(config: settings.StackSettings) -> ClusterAccess:
     """Every declared actor's grant, less the creator's: EKS already made that one."""
     creator = cluster_creator(config.cluster_name, config.cluster_creator_arn)
+    if creator in config.viewer_principal_arns:
+        pulumi.log.warn(
+            f"backend-on-eks:viewerPrincipalArns lists {creator}, the cluster's creator: EKS made it "
+            "cluster admin and it stays so; delete its entry with `aws eks delete-access-entry` to demote it"
+        )
     wanted = [(arn, CLUSTER_ADMIN_POLICY) for arn in (*config.admin_principal_arns, *config.deploy_principal_arns)]
     wanted += [(arn, VIEW_POLICY) for arn in config.viewer_principal_arns]
     grants = {

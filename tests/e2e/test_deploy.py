@@ -28,7 +28,6 @@ from tests.e2e.preconditions import missing_preconditions, skip_reason
 
 pytestmark = pytest.mark.e2e
 
-PROJECT = "backend-on-eks"
 # Pulumi's own waits already cover most of a rollout; this bounds what is left plus image pulls.
 ROLLOUT_TIMEOUT = 600.0
 
@@ -54,8 +53,7 @@ def e2e_stack(tmp_path_factory):
     shutil.copyfile(work_dir / "Pulumi.dev.yaml", work_dir / f"Pulumi.{name}.yaml")
     stack = auto.create_stack(stack_name=name, work_dir=str(work_dir))
     try:
-        # EKS cluster names are unique per account and region: do not collide with dev's cluster.
-        stack.set_config(f"{PROJECT}:clusterName", auto.ConfigValue(value=name))
+        # No names to set: the cluster, repository and log group are named after the stack.
         stack.up(on_output=log)
         yield E2EStack(stack, name, work_dir)
     finally:
