@@ -34,7 +34,7 @@ def with_resource(evaluation: Evaluation, registration: Registration) -> Evaluat
 
 def test_the_pack_has_one_uniquely_named_policy_per_rule():
     names = [policy.name for policy in POLICIES]
-    assert len(names) == len(set(names)) == 13
+    assert len(names) == len(set(names)) == 27
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -103,7 +103,7 @@ def test_an_endpoint_with_no_cidrs_counts_as_open_to_the_internet(prod):
 def aws_eks_cluster(prod: Evaluation, **props) -> Registration:
     template = prod.one("eks:index:Cluster")
     base = {
-        "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "arn:aws:kms:us-east-1:1:key/k"}},
+        "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "arn:aws:kms:us-east-1:123456789012:key/k"}},
         "enabledClusterLogTypes": ["api", "audit", "authenticator"],
         "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.0/24"]},
     }

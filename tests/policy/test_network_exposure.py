@@ -1,0 +1,275 @@
+"""What the internet may reach: addresses read as sets, every way AWS and Kubernetes open a port."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tests.policy.adapter import analyze, violations
+from tests.policy.builders import (
+    SECURITY_GROUP, SG_RULE, changed, ingress_rule, plus, registration,
+)
+
+POLICY = "world-open-only-on-node-port"
+NODE_PORT = 30080
+SERVICE = "kubernetes:core/v1:Service"
+
+
+def sg_rule(evaluation, name, **props):
+    inputs = {"type": "ingress", "securityGroupId": "sg-1", "protocol": "tcp", "fromPort": 22, "toPort": 22, **props}
+    return registration(evaluation, SG_RULE, name, inputs)
+
+
+def security_group(evaluation, name, *ingress):
+    return registration(evaluation, SECURITY_GROUP, name, {"vpcId": "vpc-1", "ingress": list(ingress)})
+
+
+def only_policy(found):
+    assert list(found) == [POLICY], found
+    return found[POLICY]
+
+
+# --- Address sets, not strings ------------------------------------------------------------------------
+
+WORLD_SPELLINGS = [
+    ["0.0.0.0/0"], ["::/0"], ["::0/0"], ["0:0:0:0:0:0:0:0/0"], [" 0.0.0.0/0 "], ["10.1.2.3/0"],
+    ["0.0.0.0/1", "128.0.0.0/1"], ["::/1", "8000::/1"], ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"],
+    ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2", "10.0.0.0/8"],
+]
+
+
+@pytest.mark.parametrize("cidrs", WORLD_SPELLINGS, ids=[",".join(c) for c in WORLD_SPELLINGS])
+def test_cidrs_that_together_cover_the_internet_are_the_internet(prod, cidrs):
+    rules = [ingress_rule(prod, f"ssh-{i}", 22, cidr, family="cidrIpv6" if ":" in cidr else "cidrIpv4")
+             for i, cidr in enumerate(cidrs)]
+    messages = only_policy(violations(plus(prod, *rules)))
+    assert all("opens tcp 22-22 to the internet" in m for m in messages)
+
+
+NOT_THE_WORLD = [["0.0.0.0/1"], ["128.0.0.0/1", "0.0.0.0/2"], ["::/1"], ["0.0.0.0/1", "::/1"], ["203.0.113.0/24"]]
+
+
+@pytest.mark.parametrize("cidrs", NOT_THE_WORLD, ids=[",".join(c) for c in NOT_THE_WORLD])
+def test_cidrs_that_leave_part_of_the_internet_out_are_not_this_policys_concern(prod, cidrs):
+    rules = [ingress_rule(prod, f"ssh-{i}", 22, cidr, family="cidrIpv6" if ":" in cidr else "cidrIpv4")
+             for i, cidr in enumerate(cidrs)]
+    assert violations(plus(prod, *rules)) == {}
+
+
+def test_a_cidr_the_pack_cannot_read_counts_as_the_internet(prod):
+    messages = only_policy(violations(plus(prod, ingress_rule(prod, "ssh-garbage", 22, "everyone"))))
+    assert "opens tcp 22-22" in messages[0]
+
+
+def test_only_the_rules_that_open_the_world_alone_are_named(prod):
+    found = violations(plus(prod, ingress_rule(prod, "ssh-world", 22), ingress_rule(prod, "ssh-office", 22, "203.0.113.0/24")))
+    assert len(only_policy(found)) == 1
+    assert "'ssh-world'" in found[POLICY][0]
+
+
+def test_halves_that_cover_the_world_together_are_both_named(prod):
+    found = violations(plus(prod, ingress_rule(prod, "low-half", 22, "0.0.0.0/1"),
+                            ingress_rule(prod, "high-half", 22, "128.0.0.0/1")))
+    assert sorted(m.split("'")[1] for m in only_policy(found)) == ["high-half", "low-half"]
+
+
+# Networks biased toward the big ones, so that unions covering the internet are common.
+V4 = st.builds(lambda a, p: ipaddress.ip_network((a, p), strict=False), st.integers(0, 2**32 - 1), st.integers(0, 3))
+V6 = st.builds(lambda a, p: ipaddress.ip_network((a, p), strict=False), st.integers(0, 2**128 - 1), st.integers(0, 3))
+
+
+def covers(networks, version, bits):
+    """Independent of the pack: merge the address ranges as integers and see if they span it all."""
+    spans = sorted((int(n.network_address), int(n.broadcast_address)) for n in networks if n.version == version)
+    reach = -1
+    for low, high in spans:
+        if low > reach + 1:
+            return False
+        reach = max(reach, high)
+    return reach == 2**bits - 1
+
+
+@settings(max_examples=120, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(networks=st.lists(V4 | V6, min_size=1, max_size=5), port=st.sampled_from([22, 443, 30080]),
+       one_rule=st.booleans())
+def test_a_port_is_refused_iff_the_union_of_its_sources_covers_an_address_family(prod, networks, port, one_rule):
+    if one_rule:  # all the CIDRs in one aws:ec2 rule, or one vpc rule per CIDR
+        rules = [sg_rule(prod, "generated", fromPort=port, toPort=port,
+                         cidrBlocks=[str(n) for n in networks if n.version == 4],
+                         ipv6CidrBlocks=[str(n) for n in networks if n.version == 6])]
+    else:
+        rules = [ingress_rule(prod, f"generated-{i}", port, str(n), family=f"cidrIpv{n.version}")
+                 for i, n in enumerate(networks)]
+    world = covers(networks, 4, 32) or covers(networks, 6, 128)
+    refused = POLICY in violations(plus(prod, *rules))
+    assert refused == (world and port != NODE_PORT)
+
+
+# --- Every resource that opens a port --------------------------------------------------------------------
+
+def test_an_aws_ec2_rule_open_to_the_world_is_stopped(prod):
+    found = violations(plus(prod, sg_rule(prod, "ssh", cidrBlocks=["0.0.0.0/0"])))
+    assert "aws:ec2/securityGroupRule:SecurityGroupRule 'ssh' opens tcp 22-22" in only_policy(found)[0]
+
+
+def test_an_aws_ec2_egress_rule_is_not_ingress(prod):
+    assert violations(plus(prod, sg_rule(prod, "out", type="egress", cidrBlocks=["0.0.0.0/0"]))) == {}
+
+
+def test_an_aws_ec2_rule_typed_in_capitals_is_still_ingress(prod):
+    only_policy(violations(plus(prod, sg_rule(prod, "ssh", type=" Ingress", cidrBlocks=["0.0.0.0/0"]))))
+
+
+def test_an_inline_ingress_block_of_a_security_group_is_stopped(prod):
+    group = security_group(prod, "bastion", {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]})
+    assert "SecurityGroup 'bastion' opens tcp 22-22" in only_policy(violations(plus(prod, group)))[0]
+
+
+def test_the_default_security_group_inline_ingress_is_stopped_too(prod):
+    group = registration(prod, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default",
+                         {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "ipv6CidrBlocks": ["::/0"]}]})
+    only_policy(violations(plus(prod, group)))
+
+
+def test_an_inline_ingress_block_from_a_private_range_passes(prod):
+    group = security_group(prod, "bastion", {"protocol": "tcp", "fromPort": 22, "toPort": 22,
+                                             "cidrBlocks": ["10.0.0.0/8"]})
+    assert violations(plus(prod, group)) == {}
+
+
+# --- Ports and protocols --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("protocol", "from_port", "to_port"), [
+    ("tcp", 30000, 32767), ("tcp", 30080, 30081), ("tcp", 0, 65535), ("-1", -1, -1), ("-1", 0, 0),
+    ("all", 30080, 30080), (-1.0, 30080, 30080), ("udp", 30080, 30080), ("17", 30080, 30080),
+    ("icmp", -1, -1), ("tcp", None, None), ("tcp", 30081, 30079),
+], ids=lambda v: str(v))
+def test_more_than_the_node_port_open_to_the_world_is_stopped(prod, protocol, from_port, to_port):
+    rule = ingress_rule(prod, "wide", from_port, to_port=to_port, protocol=protocol)
+    only_policy(violations(plus(prod, rule)))
+
+
+@pytest.mark.parametrize("protocol", ["tcp", "TCP", "6", 6.0, " tcp "], ids=repr)
+def test_exactly_the_node_port_over_tcp_may_be_open_to_the_world(prod, protocol):
+    assert violations(plus(prod, ingress_rule(prod, "nodeport", NODE_PORT, protocol=protocol))) == {}
+
+
+def test_the_node_port_may_be_open_through_several_rules_and_families(prod):
+    rules = [ingress_rule(prod, "v4", NODE_PORT), ingress_rule(prod, "v6", NODE_PORT, "::/0", family="cidrIpv6"),
+             sg_rule(prod, "both", fromPort=NODE_PORT, toPort=NODE_PORT, cidrBlocks=["0.0.0.0/0"])]
+    assert violations(plus(prod, *rules)) == {}
+
+
+def test_a_private_range_across_all_ports_does_not_widen_the_node_port(prod):
+    rules = [ingress_rule(prod, "nodeport", NODE_PORT), ingress_rule(prod, "vpc", 0, "10.0.0.0/8", to_port=65535)]
+    assert violations(plus(prod, *rules)) == {}
+
+
+def second_node_port_service(prod, node_port=30081):
+    template = prod.one(SERVICE)
+    inputs = {"metadata": {"name": "second", "namespace": "backend"},
+              "spec": {"type": "NodePort", "selector": {"app": "x"},
+                       "ports": [{"port": 80, "targetPort": 80, "nodePort": float(node_port), "protocol": "TCP"}]}}
+    return registration(prod, template.type, "second-service", inputs)
+
+
+def test_a_second_node_port_open_to_the_world_is_stopped(prod):
+    found = violations(plus(prod, second_node_port_service(prod), ingress_rule(prod, "first", NODE_PORT),
+                            ingress_rule(prod, "second", 30081)))
+    [message] = only_policy(found)
+    assert "'second' opens tcp 30081-30081" in message and "only one of them" in message
+
+
+def test_a_second_node_port_open_to_a_private_range_is_fine(prod):
+    found = violations(plus(prod, second_node_port_service(prod), ingress_rule(prod, "first", NODE_PORT),
+                            ingress_rule(prod, "second", 30081, "10.0.0.0/8")))
+    assert found == {}
+
+
+def test_a_port_that_no_node_port_service_declares_is_not_the_node_port(prod):
+    # The app's Service turned ClusterIP: its old nodePort is just a port now.
+    evaluation = changed(prod, SERVICE, lambda i: i["spec"].update(type="ClusterIP"))
+    only_policy(violations(plus(evaluation, ingress_rule(prod, "nodeport", NODE_PORT))))
+
+
+# --- Prefix lists ---------------------------------------------------------------------------------------
+
+def test_a_prefix_list_the_stack_does_not_show_counts_as_the_internet(prod):
+    rule = registration(prod, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "via-list", {
+        "securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListId": "pl-0123"})
+    only_policy(violations(plus(prod, rule)))
+
+
+def prefix_list(prod, *cidrs):
+    return registration(prod, "aws:ec2/managedPrefixList:ManagedPrefixList", "office",
+                        {"addressFamily": "IPv4", "maxEntries": 5, "entries": [{"cidr": c} for c in cidrs]})
+
+
+def rule_via(prod, prefix):
+    return registration(prod, SG_RULE, "via-list", {
+        "type": "ingress", "securityGroupId": "sg-1", "protocol": "tcp", "fromPort": 22, "toPort": 22,
+        "prefixListIds": ["pl-office"]}, property_dependencies={"prefixListIds": [prefix.urn]})
+
+
+def test_a_prefix_list_of_the_stack_is_read_for_its_entries(prod):
+    office = prefix_list(prod, "203.0.113.0/24")
+    assert violations(plus(prod, office, rule_via(prod, office))) == {}
+
+
+def test_a_prefix_list_of_the_stack_that_holds_the_world_is_the_world(prod):
+    halves = prefix_list(prod, "0.0.0.0/1")
+    entry = registration(prod, "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry", "other-half",
+                         {"prefixListId": "pl-office", "cidr": "128.0.0.0/1"},
+                         property_dependencies={"prefixListId": [halves.urn]})
+    only_policy(violations(plus(prod, halves, entry, rule_via(prod, halves))))
+
+
+# --- Kubernetes Services --------------------------------------------------------------------------------
+
+LB_POLICY = "service-not-open-to-world"
+
+
+def load_balancer(prod, **spec):
+    inputs = {"metadata": {"name": "public", "namespace": "backend"},
+              "spec": {"type": "LoadBalancer", "selector": {"app": "x"}, "ports": [{"port": 80}], **spec}}
+    return registration(prod, SERVICE, "public", inputs)
+
+
+@pytest.mark.parametrize("spec", [
+    {}, {"loadBalancerSourceRanges": []}, {"loadBalancerSourceRanges": ["0.0.0.0/0"]},
+    {"loadBalancerSourceRanges": ["0.0.0.0/1", "128.0.0.0/1"]}, {"loadBalancerSourceRanges": ["::/0"]},
+    {"loadBalancerSourceRanges": ["anyone"]},
+], ids=repr)
+def test_a_load_balancer_open_to_the_world_is_stopped(prod, spec):
+    found = violations(plus(prod, load_balancer(prod, **spec)))
+    assert list(found) == [LB_POLICY]
+
+
+def test_a_load_balancer_limited_to_known_ranges_passes(prod):
+    assert violations(plus(prod, load_balancer(prod, loadBalancerSourceRanges=["203.0.113.0/24"]))) == {}
+
+
+def test_a_load_balancer_limited_by_the_annotation_passes(prod):
+    service = load_balancer(prod)
+    service.inputs["metadata"]["annotations"] = {
+        "service.beta.kubernetes.io/load-balancer-source-ranges": "203.0.113.0/24, 198.51.100.0/24"}
+    assert violations(plus(prod, service)) == {}
+
+
+def test_a_load_balancer_annotation_that_opens_the_world_is_stopped(prod):
+    service = load_balancer(prod)
+    service.inputs["metadata"]["annotations"] = {
+        "service.beta.kubernetes.io/load-balancer-source-ranges": "0.0.0.0/1,128.0.0.0/1"}
+    assert list(violations(plus(prod, service))) == [LB_POLICY]
+
+
+def test_a_service_claiming_external_ips_is_stopped(prod):
+    evaluation = changed(prod, SERVICE, lambda i: i["spec"].update(externalIPs=["203.0.113.10"]))
+    assert list(violations(evaluation)) == [LB_POLICY]
+
+
+def test_a_world_open_rule_in_a_preview_is_stopped_when_its_ports_are_known(prod_preview):
+    found = analyze(plus(prod_preview, ingress_rule(prod_preview, "ssh-world", 22))).violations
+    assert list(found) == [POLICY]

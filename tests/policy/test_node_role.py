@@ -1,0 +1,185 @@
+"""The node role carries exactly the three AWS managed policies, through every way IAM grants more."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tests.policy.adapter import violations
+from tests.policy.builders import ATTACHMENT, ROLE, changed, plus, registration
+
+POLICY = "node-role-least-privilege"
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+THREE = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
+
+
+def node_role_urn(prod):
+    return prod.one(ROLE).urn
+
+
+def attachment(prod, name, policy_arn, *, role="cluster-node-role", depends=True):
+    return registration(prod, ATTACHMENT, name, {"policyArn": policy_arn, "role": role},
+                        property_dependencies={"role": [node_role_urn(prod)]} if depends else {})
+
+
+def only_policy(found):
+    assert list(found) == [POLICY], found
+    return found[POLICY][0]
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:iam::123456789012:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/service-role/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy ",
+    "arn:aws:iam::aws:policy/amazoneks_cni_policy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy/../AdministratorAccess",
+    "AmazonEKS_CNI_Policy",
+], ids=repr)
+def test_a_policy_that_only_looks_like_an_aws_managed_one_is_stopped(prod, arn):
+    # Replace the real CNI attachment, so the count stays three and only the ARN differs.
+    evaluation = copy.deepcopy(prod)
+    [cni] = [r for r in evaluation.registrations if r.name == "cluster-node-AmazonEKS_CNI_Policy"]
+    cni.inputs["policyArn"] = arn
+    assert "it also has" in only_policy(violations(evaluation))
+
+
+@pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
+def test_the_three_managed_policies_pass_in_every_partition(prod, partition):
+    evaluation = copy.deepcopy(prod)
+    for r in evaluation.registrations:
+        if r.type == ATTACHMENT:
+            r.inputs["policyArn"] = r.inputs["policyArn"].replace("arn:aws:", f"arn:{partition}:")
+    assert violations(evaluation) == {}
+
+
+def test_an_attachment_naming_the_role_without_a_dependency_is_still_counted(prod):
+    evaluation = changed(prod, ROLE, lambda i: i.update(name="cluster-node-role"))
+    found = violations(plus(evaluation, attachment(prod, "admin", ADMIN, depends=False)))
+    assert "it also has AdministratorAccess" in only_policy(found)
+
+
+def test_an_attachment_naming_the_role_by_arn_is_still_counted(prod):
+    evaluation = changed(prod, ROLE, lambda i: i.update(arn="arn:aws:iam::123456789012:role/node"))
+    found = violations(plus(evaluation, attachment(prod, "admin", ADMIN, role="arn:aws:iam::123456789012:role/node",
+                                                   depends=False)))
+    only_policy(found)
+
+
+def test_an_inline_role_policy_on_the_node_role_is_stopped(prod):
+    inline = registration(prod, "aws:iam/rolePolicy:RolePolicy", "node-extra", {
+        "role": "cluster-node-role", "policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})},
+        property_dependencies={"role": [node_role_urn(prod)]})
+    assert "inline policy 'node-extra'" in only_policy(violations(plus(prod, inline)))
+
+
+def test_a_policy_attachment_listing_the_node_role_is_stopped(prod):
+    shared = registration(prod, "aws:iam/policyAttachment:PolicyAttachment", "shared-admin",
+                          {"policyArn": ADMIN, "roles": ["cluster-node-role"]},
+                          property_dependencies={"roles": [node_role_urn(prod)]})
+    assert "AdministratorAccess" in only_policy(violations(plus(prod, shared)))
+
+
+def test_exclusive_inline_policies_on_the_node_role_are_stopped(prod):
+    exclusive = registration(prod, "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "node-inline",
+                             {"roleName": "cluster-node-role", "policyNames": ["admin"]},
+                             property_dependencies={"roleName": [node_role_urn(prod)]})
+    assert "inline policies ['admin']" in only_policy(violations(plus(prod, exclusive)))
+
+
+def test_exclusive_inline_policies_that_are_empty_pass(prod):
+    exclusive = registration(prod, "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "node-inline",
+                             {"roleName": "cluster-node-role", "policyNames": []},
+                             property_dependencies={"roleName": [node_role_urn(prod)]})
+    assert violations(plus(prod, exclusive)) == {}
+
+
+def exclusive_attachments(prod, arns):
+    return registration(prod, "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "node-exclusive",
+                        {"roleName": "cluster-node-role", "policyArns": arns},
+                        property_dependencies={"roleName": [node_role_urn(prod)]})
+
+
+def test_exclusive_attachments_of_the_three_pass(prod):
+    arns = [f"arn:aws:iam::aws:policy/{name}" for name in THREE]
+    assert violations(plus(prod, exclusive_attachments(prod, arns))) == {}
+
+
+def test_exclusive_attachments_with_a_fourth_policy_are_stopped(prod):
+    found = violations(plus(prod, exclusive_attachments(prod, [ADMIN])))
+    assert "AdministratorAccess (in 'node-exclusive')" in only_policy(found)
+
+
+def test_role_level_managed_policies_beyond_the_three_are_stopped(prod):
+    evaluation = changed(prod, ROLE, lambda i: i.update(managedPolicyArns=[ADMIN]))
+    assert "AdministratorAccess" in only_policy(violations(evaluation))
+
+
+def test_role_level_managed_policies_as_aws_reports_them_after_up_pass(prod):
+    arns = [f"arn:aws:iam::aws:policy/{name}" for name in THREE]
+    assert violations(changed(prod, ROLE, lambda i: i.update(managedPolicyArns=arns))) == {}
+
+
+def test_an_inline_policy_on_the_role_itself_is_stopped(prod):
+    evaluation = changed(prod, ROLE, lambda i: i.update(inlinePolicies=[{"name": "x", "policy": "{}"}]))
+    assert "inline policies (inlinePolicies)" in only_policy(violations(evaluation))
+
+
+def test_the_empty_inline_policy_aws_reports_for_a_role_without_one_passes(prod):
+    evaluation = changed(prod, ROLE, lambda i: i.update(inlinePolicies=[{"name": "", "policy": ""}]))
+    assert violations(evaluation) == {}
+
+
+def test_a_duplicate_attachment_of_an_allowed_policy_is_stopped(prod):
+    found = violations(plus(prod, attachment(prod, "cni-again", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")))
+    assert "duplicate attachments" in only_policy(found)
+
+
+# --- Which role is the node role ----------------------------------------------------------------------
+
+def lambda_trust():
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+
+
+def test_a_role_the_node_group_uses_is_the_node_role_whatever_its_trust_policy_says(prod):
+    evaluation = changed(prod, ROLE, lambda i: i.update(assumeRolePolicy=lambda_trust()))
+    found = violations(plus(evaluation, attachment(prod, "admin", ADMIN)))
+    assert "it also has AdministratorAccess" in only_policy(found)
+
+
+def test_a_role_in_an_instance_profile_is_a_node_role(prod):
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": lambda_trust()})
+    profile = registration(prod, "aws:iam/instanceProfile:InstanceProfile", "profile", {"role": other.urn})
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
+                         property_dependencies={"role": [other.urn]})
+    assert "node role 'other'" in only_policy(violations(plus(prod, other, profile, extra)))
+
+
+@pytest.mark.parametrize("principal", [
+    {"Service": "EC2.amazonaws.com"}, {"Service": ["lambda.amazonaws.com", " ec2.amazonaws.com"]},
+    {"Service": "ec2.amazonaws.com.cn"}, "*", {"AWS": "*"},
+], ids=repr)
+def test_a_role_ec2_may_assume_however_the_trust_is_spelled_is_a_node_role(prod, principal):
+    trust = json.dumps({"Statement": {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}})
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": trust})
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
+                         property_dependencies={"role": [other.urn]})
+    assert "node role 'other'" in only_policy(violations(plus(prod, other, extra)))
+
+
+def test_a_role_ec2_is_denied_is_not_a_node_role(prod):
+    trust = json.dumps({"Statement": [{"Effect": "Deny", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "*"},
+                                      {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}]})
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": trust})
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
+                         property_dependencies={"role": [other.urn]})
+    assert violations(plus(prod, other, extra)) == {}
+
+
+def test_a_role_whose_trust_policy_cannot_be_read_is_held_to_the_node_rule(prod):
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": "{not json"})
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
+                         property_dependencies={"role": [other.urn]})
+    only_policy(violations(plus(prod, other, extra)))
