@@ -1,33 +1,32 @@
-"""Benchmark of the backend under a realistic topic mix, on 127.0.0.1, bounded in time.
+"""Benchmark of the backend's server against issue 12's targets, on 127.0.0.1, bounded in time.
 
-Starts the fake upstream (50 ms added to every call) and the real gunicorn server with the
-production configuration, drives it with wrk in two phases, prints requests/s, p50 and p99
-latency and upstream calls per 1,000 requests for each, and stops everything it started.
+    .venv/bin/pip install -r bench/requirements.txt   # gunicorn, for the comparison only
+    .venv/bin/python bench/bench_app.py [--seconds 8] [--connections 64] [--no-gthread]
 
-    .venv/bin/python bench/bench_app.py [--warmup 10] [--duration 30] [--connections 64]
+Starts the fake upstream (+50 ms per call; 2 s for topics named `slow-...`) and, one after the
+other, three servers with the same settings: the production server (granian WSGI, 2 workers x
+32 threads: `python -m backend.serve`), a trivial WSGI app on the same server (the ceiling),
+and the previous server (gunicorn gthread 2 x 8, bench/gunicorn_gthread.conf.py) on the same
+app. wrk (2 threads, 64 connections) shares the machine's cores with the server, as it would
+with nothing but a 2-core box. Each server gets the same phases, `--seconds` each:
 
-Topic mix (per request): 94.5 % one of 25 hot topics, 5 % one of 100 warm topics, 0.5 % a
-topic never asked before (about a dozen new topics a second at the target rate).
+- hot: only the 25 hot topics (cached after a short warm-up), at saturation.
+- hot while 16 wait: the same, while 16 other requests each wait 2 s on the upstream
+  (a client loop keeps 16 in flight, each on a topic never asked before).
+- mixed: per request 94.5 % one of 25 hot topics, 5 % one of 100 warm topics, 0.5 % a topic
+  never asked before (each costs a 50 ms upstream call).
 
-Phases, on the same server:
-- cold start (`--warmup` seconds): the caches start empty, as right after a deployment.
-  Caches are per worker process, so each of the 125 hot and warm topics costs each worker one
-  50 ms upstream wait (up to 250), and the requests for the same topic wait with it: over 1 %
-  of a short phase, which is where its p99 comes from.
-- steady state (`--duration` seconds, the figures the targets are about): the service as it
-  runs most of its life; new topics are still misses, and are never ones the cold phase saw.
-
-The machine is usually shared, so requests/s and latency move with whatever else runs. The
-CPU time the server and wrk spent per request does not, and is printed too, with the rate two
-dedicated cores would sustain at that cost.
-
-Target on a 2-core machine, wrk included: >= 2,000 requests/s, p99 <= 60 ms, fewer than 20
-upstream calls per 1,000 requests.
+Targets (issue 12): hot >= 25,000 requests/s, p99 <= 15 ms and >= 0.5x the trivial app;
+hot p99 <= 20 ms while 16 wait; mixed p99 <= upstream latency + 15 ms; < 20 upstream calls
+per 1,000 requests. Everything started is stopped, whatever happens. The servers' stdout
+(access log) goes to /dev/null: at these rates it would be gigabytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import itertools
 import json
 import os
 import resource
@@ -35,19 +34,25 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.app.gunicorn_server import GunicornServer  # noqa: E402
+from tests.app.app_server import AppServer  # noqa: E402
 from tests.support.fake_upstream import FakeUpstream  # noqa: E402
 
-TARGET_RPS = 2000
-TARGET_P99_MS = 60
+UPSTREAM_DELAY = 0.05
+SLOW_DELAY = 2.0
+SLOW_IN_FLIGHT = 16
+
+TARGET_RPS = 25_000
+TARGET_HOT_P99_MS = 15
+TARGET_VS_TRIVIAL = 0.5
+TARGET_SLOW_P99_MS = 20
+TARGET_MIXED_P99_MS = UPSTREAM_DELAY * 1000 + 15
 TARGET_UPSTREAM_PER_1000 = 20
 
 HOT_TOPICS = [
@@ -77,140 +82,181 @@ end
 function request()
   local r = math.random()
   local topic
-  if r < 0.945 then
+  if r < %(hot_share)s then
     topic = hot[math.random(#hot)]
-  elseif r < 0.995 then
+  elseif r < %(warm_share)s then
     topic = warm[math.random(#warm)]
   else
     counter = counter + 1
-    topic = "new-%(phase)s-" .. thread_id .. "-" .. counter
+    topic = "new-%(tag)s-" .. thread_id .. "-" .. counter
   end
   return wrk.format("GET", "/contents/" .. topic)
 end
 
-%(pacing)s
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'WRK_RESULT {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, ' ..
-    '"max_us": %%d, "errors": {"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}}\\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, e.connect, e.read, e.write, e.status, e.timeout))
+    'WRK_RESULT {"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, "max_us": %%d, ' ..
+    '"errors": {"connect": %%d, "read": %%d, "write": %%d, "status": %%d, "timeout": %%d}}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
+
+MIXES = {"hot": (1.0, 1.0), "mixed": (0.945, 0.995)}
 
 
 @dataclass
 class Phase:
-    name: str
-    seconds: int
-    wrk: dict
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
     upstream_calls: int
-    cache_lookups: dict[str, float]
-    server_cpu: float
-    wrk_cpu: float
+    server_cpu_us: float  # per request
+
+
+@dataclass
+class Result:
+    name: str
+    phases: dict[str, Phase] = field(default_factory=dict)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=30, help="seconds of steady-state load (default 30)")
-    parser.add_argument("--warmup", type=int, default=10,
-                        help="seconds of cold-start load before it, reported separately (default 10; 0 skips it)")
+    parser.add_argument("--seconds", type=int, default=8, help="seconds per measured phase (default 8)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--workers", default="2", help="WEB_CONCURRENCY for gunicorn")
-    parser.add_argument("--threads", default="8", help="GUNICORN_THREADS")
-    parser.add_argument("--upstream-delay", type=float, default=0.05, help="seconds per upstream call")
-    parser.add_argument(
-        "--rate", type=float, default=None,
-        help="offer about this many requests/s in all (each connection pauses between requests) "
-             "instead of as many as the server can take; latency at the target rate, not at saturation",
-    )
+    parser.add_argument("--no-gthread", action="store_true", help="skip the gunicorn gthread comparison")
     args = parser.parse_args()
 
     if shutil.which("wrk") is None:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
+    gthread = not args.no_gthread
+    if gthread and subprocess.run([sys.executable, "-c", "import gunicorn"], capture_output=True).returncode:
+        print("gunicorn is not installed (pip install -r bench/requirements.txt); "
+              "the gthread comparison is skipped", file=sys.stderr)
+        gthread = False
 
-    phases = []
-    with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp, \
-            FakeUpstream(delay_seconds=args.upstream_delay) as upstream, \
-            GunicornServer(Path(tmp), {
-                "UPSTREAM_URL": upstream.url,
-                "WEB_CONCURRENCY": args.workers,
-                "GUNICORN_THREADS": args.threads,
-            }) as server:
-        plan = [("cold start", "cold", args.warmup), ("steady state", "steady", args.duration)]
-        for name, tag, seconds in plan:
-            if seconds <= 0:
-                continue
-            phase = _run_phase(args, Path(tmp), server, upstream, name, tag, seconds)
-            if phase is None:
-                return 1
-            phases.append(phase)
+    results = []
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp, FakeUpstream(
+        delay_seconds=UPSTREAM_DELAY,
+        topic_delay=lambda topic: SLOW_DELAY if topic.startswith("slow-") else UPSTREAM_DELAY,
+    ) as upstream:
+        base_env = {"UPSTREAM_URL": upstream.url, "WEB_CONCURRENCY": "2", "LOG_LEVEL": "WARNING"}
+        results.append(_measure_server(args, Path(tmp), upstream, "granian", base_env, None))
+        results.append(_measure_trivial(args, Path(tmp), base_env))
+        if gthread:
+            command = [sys.executable, "-m", "gunicorn", "--config",
+                       str(ROOT / "bench" / "gunicorn_gthread.conf.py"), "backend.wsgi:app"]
+            results.append(_measure_server(args, Path(tmp), upstream, "gthread", base_env, command))
 
-    print(f"load: wrk {args.wrk_threads} threads, {args.connections} connections, "
-          f"{_pacing_description(args.rate)}; gunicorn {args.workers} workers x {args.threads} threads; "
-          f"upstream +{args.upstream_delay * 1000:g} ms")
-    for phase in phases:
-        report(phase)
+    report(args, results)
+    print(f"machine load (1-minute average) before: {load_before:.1f}, after: {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores; above the core count, other work shares them and the figures drop")
     return 0
 
 
-def _run_phase(args, tmp: Path, server: GunicornServer, upstream: FakeUpstream,
-               name: str, tag: str, seconds: int) -> Phase | None:
-    script = tmp / f"mix-{tag}.lua"
+def _measure_server(args, tmp: Path, upstream: FakeUpstream, name: str, env: dict,
+                    command: list[str] | None) -> Result:
+    result = Result(name)
+    with AppServer(tmp / name, env, command=command, name=name, stdout=subprocess.DEVNULL) as server:
+        # Every worker caches every hot topic before anything is measured.
+        _wrk(args, server, "hot", "warm", 2)
+        result.phases["hot"] = _phase(args, server, upstream, "hot", "hot")
+        with _SlowClients(server.port, SLOW_IN_FLIGHT):
+            result.phases["hot while 16 wait"] = _phase(args, server, upstream, "hot", "slow")
+        result.phases["mixed"] = _phase(args, server, upstream, "mixed", "mixed")
+    return result
+
+
+def _measure_trivial(args, tmp: Path, env: dict) -> Result:
+    # The production server's command, serving the trivial app instead of the backend.
+    command = [sys.executable, "-c",
+               "import sys; sys.path.insert(0, %r); import backend.serve as s; "
+               "s.APP_TARGET = 'trivial_wsgi:app'; sys.exit(s.main())" % str(ROOT / "bench")]
+    result = Result("trivial app on granian")
+    with AppServer(tmp / "trivial", {**env, "PYTHONPATH": str(ROOT / "bench")}, command=command,
+                   name="trivial", stdout=subprocess.DEVNULL, ready_path="/") as server:
+        _wrk(args, server, "hot", "warm", 1)
+        result.phases["hot"] = _phase(args, server, None, "hot", "trivial")
+    return result
+
+
+def _phase(args, server, upstream, mix: str, tag: str) -> Phase:
+    calls_before = upstream.call_count if upstream else 0
+    cpu_before = _process_tree_cpu_seconds(server.process.pid)
+    wrk = _wrk(args, server, mix, tag, args.seconds)
+    cpu = _process_tree_cpu_seconds(server.process.pid) - cpu_before
+    total = max(wrk["requests"], 1)
+    return Phase(
+        requests=wrk["requests"],
+        rps=wrk["requests"] / (wrk["duration_us"] / 1e6),
+        p50_ms=wrk["p50_us"] / 1000,
+        p99_ms=wrk["p99_us"] / 1000,
+        errors=sum(wrk["errors"].values()),
+        upstream_calls=(upstream.call_count - calls_before) if upstream else 0,
+        server_cpu_us=cpu / total * 1e6,
+    )
+
+
+def _wrk(args, server, mix: str, tag: str, seconds: int) -> dict:
+    hot_share, warm_share = MIXES[mix]
+    script = server.workdir / f"{tag}.lua"
     script.write_text(WRK_SCRIPT % {
         "hot": ", ".join(f'"{t}"' for t in HOT_TOPICS),
-        # New topics are new in each phase: the steady state never finds the cold phase's.
-        "phase": tag,
-        "pacing": _pacing(args.rate, args.connections),
+        "hot_share": hot_share, "warm_share": warm_share,
+        # New topics are new in each phase and each server.
+        "tag": f"{server.port}-{tag}",
     })
-    calls_before, lookups_before = upstream.call_count, _cache_lookups(server.url)
-    server_cpu_before, wrk_cpu_before = _process_tree_cpu_seconds(server.process.pid), _children_cpu_seconds()
-    wrk = subprocess.run(
+    proc = subprocess.run(
         ["wrk", f"-t{args.wrk_threads}", f"-c{args.connections}", f"-d{seconds}s",
          "--timeout", "5s", "-s", str(script), server.url],
         capture_output=True, text=True, timeout=seconds + 60,
     )
-    server_cpu = _process_tree_cpu_seconds(server.process.pid) - server_cpu_before
-    wrk_cpu = _children_cpu_seconds() - wrk_cpu_before
-    calls, lookups = upstream.call_count - calls_before, _cache_lookups(server.url)
-
-    result_line = next((l for l in wrk.stdout.splitlines() if l.startswith("WRK_RESULT ")), None)
-    if wrk.returncode != 0 or result_line is None:
-        print(f"wrk failed in the {name} phase ({wrk.returncode}):\n{wrk.stdout}\n{wrk.stderr}", file=sys.stderr)
-        return None
-    return Phase(
-        name=name,
-        seconds=seconds,
-        wrk=json.loads(result_line.removeprefix("WRK_RESULT ")),
-        upstream_calls=calls,
-        cache_lookups={k: v - lookups_before.get(k, 0) for k, v in lookups.items()},
-        server_cpu=server_cpu,
-        wrk_cpu=wrk_cpu,
-    )
+    line = next((l for l in proc.stdout.splitlines() if l.startswith("WRK_RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return json.loads(line.removeprefix("WRK_RESULT "))
 
 
-def _pacing(rate: float | None, connections: int) -> str:
-    """wrk's `delay()` hook: each connection waits this long before its next request, so the
-    connections together offer about `rate` requests/s (a little less, by the response time)."""
-    if rate is None:
-        return ""
-    return f"function delay() return {connections * 1000 / rate:.3f} end"
+class _SlowClients:
+    """Keeps `count` requests in flight, each for a new `slow-...` topic (2 s upstream wait)."""
+
+    def __init__(self, port: int, count: int) -> None:
+        self._port = port
+        self._stop = threading.Event()
+        self._ids = itertools.count()
+        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(count)]
+
+    def __enter__(self):
+        for thread in self._threads:
+            thread.start()
+        self._stop.wait(0.5)  # all of them waiting before the measurement starts
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(SLOW_DELAY + 10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=SLOW_DELAY + 10)
+            try:
+                conn.request("GET", f"/contents/slow-{next(self._ids)}", headers={"Connection": "close"})
+                conn.getresponse().read()
+            except OSError:
+                self._stop.wait(0.1)
+            finally:
+                conn.close()
 
 
-def _pacing_description(rate: float | None) -> str:
-    return f"paced at ~{rate:g} requests/s" if rate else "unpaced (saturation)"
-
-
-def _children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # waited-for children: wrk
-    return usage.ru_utime + usage.ru_stime
-
-
-def _process_tree_cpu_seconds(master_pid: int) -> float:
-    """CPU seconds of gunicorn's master and its workers (its direct children)."""
+def _process_tree_cpu_seconds(main_pid: int) -> float:
+    """CPU seconds of the server's main process and its workers (its direct children)."""
     total = 0.0
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
@@ -221,48 +267,60 @@ def _process_tree_cpu_seconds(master_pid: int) -> float:
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
         pid, ppid = int(entry.name), int(fields[1])
-        if master_pid in (pid, ppid):
+        if main_pid in (pid, ppid):
             total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
     return total
 
 
-def _cache_lookups(url: str) -> dict[str, float]:
-    from prometheus_client.parser import text_string_to_metric_families
+def report(args, results: list[Result]) -> None:
+    by_name = {r.name: r for r in results}
+    granian, trivial = by_name["granian"], by_name["trivial app on granian"]
+    gthread = by_name.get("gthread")
+    hot, slow, mixed = (granian.phases[k] for k in ("hot", "hot while 16 wait", "mixed"))
+    ceiling = trivial.phases["hot"].rps
 
-    text = requests.get(f"{url}/metrics", timeout=5).text
-    return {
-        s.labels["result"]: s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "cache_lookups_total"
-    }
+    def per_1000(phase: Phase) -> float:
+        return phase.upstream_calls / max(phase.requests, 1) * 1000
 
-
-def report(phase: Phase) -> None:
-    result = phase.wrk
-    total = result["requests"]
-    rps = total / (result["duration_us"] / 1e6)
-    p50, p90, p99 = (result[k] / 1000 for k in ("p50_us", "p90_us", "p99_us"))
-    per_1000 = phase.upstream_calls / total * 1000 if total else float("inf")
-    errors = sum(result["errors"].values())
-
-    def verdict(ok: bool) -> str:
-        return "ok" if ok else "MISSED"
-
-    print(f"\n{phase.name}, {phase.seconds} s:")
-    print(f"  requests:        {total} ({errors} errors: {result['errors']})")
-    print(f"  requests/s:      {rps:8.0f}   target >= {TARGET_RPS}: {verdict(rps >= TARGET_RPS)}")
-    print(f"  latency p50:     {p50:8.1f} ms")
-    print(f"  latency p90:     {p90:8.1f} ms")
-    print(f"  latency p99:     {p99:8.1f} ms   target <= {TARGET_P99_MS}: {verdict(p99 <= TARGET_P99_MS)}")
-    print(f"  latency max:     {result['max_us'] / 1000:8.1f} ms")
-    print(f"  upstream calls:  {phase.upstream_calls} = {per_1000:.1f} per 1,000 requests   "
-          f"target < {TARGET_UPSTREAM_PER_1000}: {verdict(per_1000 < TARGET_UPSTREAM_PER_1000)}")
-    print("  cache lookups:   " + ", ".join(f"{k} {v:.0f}" for k, v in sorted(phase.cache_lookups.items())))
-    if total:
-        server_us, wrk_us = phase.server_cpu / total * 1e6, phase.wrk_cpu / total * 1e6
-        print(f"  CPU per request: server {server_us:.0f} us + wrk {wrk_us:.0f} us "
-              f"= {2e6 / (server_us + wrk_us):.0f} requests/s on 2 dedicated cores")
+    rows = [
+        ("hot: requests/s", f">= {TARGET_RPS:,}", lambda r: r.phases["hot"].rps, "{:,.0f}",
+         lambda v: v >= TARGET_RPS),
+        ("hot: p99 ms", f"<= {TARGET_HOT_P99_MS}", lambda r: r.phases["hot"].p99_ms, "{:.1f}",
+         lambda v: v <= TARGET_HOT_P99_MS),
+        ("hot: x trivial app's requests/s", f">= {TARGET_VS_TRIVIAL}", lambda r: r.phases["hot"].rps / ceiling,
+         "{:.2f}", lambda v: v >= TARGET_VS_TRIVIAL),
+        ("hot while 16 wait 2 s: p99 ms", f"<= {TARGET_SLOW_P99_MS}",
+         lambda r: r.phases["hot while 16 wait"].p99_ms, "{:.1f}", lambda v: v <= TARGET_SLOW_P99_MS),
+        ("mixed: p99 ms", f"<= {TARGET_MIXED_P99_MS:g}", lambda r: r.phases["mixed"].p99_ms, "{:.1f}",
+         lambda v: v <= TARGET_MIXED_P99_MS),
+        ("mixed: upstream calls / 1,000", f"< {TARGET_UPSTREAM_PER_1000}",
+         lambda r: per_1000(r.phases["mixed"]), "{:.1f}", lambda v: v < TARGET_UPSTREAM_PER_1000),
+        ("hot: server CPU us / request", "", lambda r: r.phases["hot"].server_cpu_us, "{:.0f}", None),
+        ("hot: p50 ms", "", lambda r: r.phases["hot"].p50_ms, "{:.2f}", None),
+        ("mixed: requests/s", "", lambda r: r.phases["mixed"].rps, "{:,.0f}", None),
+    ]
+    print(f"\nload: wrk {args.wrk_threads} threads x {args.connections} connections, {args.seconds} s per "
+          f"phase, on {os.cpu_count()} cores shared with the servers; upstream +{UPSTREAM_DELAY * 1000:g} ms "
+          f"({SLOW_DELAY:g} s for slow topics)")
+    print(f"trivial WSGI app on granian (same settings): {ceiling:,.0f} requests/s, "
+          f"p99 {trivial.phases['hot'].p99_ms:.1f} ms\n")
+    header = f"{'':34} {'target':>10} {'granian 2x32':>16}"
+    if gthread:
+        header += f" {'gthread 2x8':>16}"
+    print(header)
+    missed = 0
+    for label, target, value, fmt, check in rows:
+        line = f"{label:34} {target:>10}"
+        for result in [granian] + ([gthread] if gthread else []):
+            figure = value(result)
+            verdict = "" if check is None else (" ok" if check(figure) else " MISSED")
+            if check is not None and result is granian and not check(figure):
+                missed += 1
+            line += f" {fmt.format(figure) + verdict:>16}"
+        print(line)
+    errors = {r.name: sum(p.errors for p in r.phases.values()) for r in results}
+    print(f"\nwrk errors (connect/read/write/status/timeout, all phases): {errors}")
+    print(f"granian: {'all targets met' if not missed else f'{missed} target(s) missed'}")
 
 
 if __name__ == "__main__":

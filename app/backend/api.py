@@ -94,14 +94,8 @@ def healthz():
 
 @bp.get("/readyz")
 @bp.output(Status, description="The app can serve requests. The upstream is not called: "
-           "an upstream outage is served from cache or answered 502/504, never by unreadiness.")
+           "an upstream outage is served from cache or answered 502/504, never by unreadiness. "
+           "The workload's probes use the admin port's /healthz and /readyz instead.")
 @bp.doc(tags=["Probes"], summary="Readiness probe")
 def readyz():
     return {"status": "ready"}
-
-
-@bp.get("/metrics")
-@bp.doc(hide=True)
-def prometheus_metrics():
-    payload, content_type = metrics.render()
-    return Response(payload, content_type=content_type)

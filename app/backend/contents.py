@@ -34,11 +34,15 @@ class ContentsService:
             read_timeout=settings.upstream_read_timeout,
             retries=settings.upstream_retries,
             pool_size=pool_size,
+            max_body_bytes=settings.upstream_max_body_bytes,
+            fetch_deadline=settings.upstream_worst_case_seconds,
         )
         self._cache: TopicCache[bytes] = TopicCache(
             ttl=settings.cache_ttl,
             max_topics=settings.cache_max_topics,
-            # A waiter never outwaits the leader's own worst case by much.
+            # Followers wait as long as the leader's fetch may take (its deadline, retries
+            # included) and a second more: they get its answer, never a 504 of their own while
+            # it still retries. They never wait much longer: the fetch ends at its deadline.
             wait_timeout=settings.upstream_worst_case_seconds + 1,
             failure_backoff=settings.upstream_failure_backoff,
             refresh_ahead=settings.cache_refresh_ahead,

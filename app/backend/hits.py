@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from . import metrics
 from .cache import CacheStatus
 from .contents import ContentsService
+from .edge import CORS_HEADERS, SECURITY_HEADERS
 
 PREFIX = "/contents/"
 ROUTE = "/contents/<topic:topic>"  # the Flask rule, so both paths share metric labels
@@ -24,6 +25,12 @@ ROUTE = "/contents/<topic:topic>"  # the Flask rule, so both paths share metric 
 _requests = metrics.HTTP_REQUESTS.labels(route=ROUTE, method="GET", status="200")
 _latency = metrics.HTTP_LATENCY.labels(route=ROUTE)
 _hits = metrics.CACHE_LOOKUPS.labels(result=CacheStatus.HIT.value)
+_HEADERS = (
+    ("Content-Type", "application/json"),
+    ("X-Cache", CacheStatus.HIT.value),
+    *CORS_HEADERS,
+    *SECURITY_HEADERS,
+)
 
 
 class CacheHitMiddleware:
@@ -42,12 +49,7 @@ class CacheHitMiddleware:
                 topic = None
             body = self._service.fresh(topic) if topic else None
             if body is not None:
-                start_response("200 OK", [
-                    ("Content-Type", "application/json"),
-                    ("Content-Length", str(len(body))),
-                    ("X-Cache", CacheStatus.HIT.value),
-                    ("Access-Control-Allow-Origin", "*"),
-                ])
+                start_response("200 OK", [("Content-Length", str(len(body))), *_HEADERS])
                 _hits.inc()
                 _requests.inc()
                 _latency.observe(time.perf_counter() - started)

@@ -1,21 +1,30 @@
-"""Structured JSON logs: one JSON object per line, access log on stdout.
+"""Structured JSON logs: one JSON object per line; access log on stdout, the rest on stderr.
 
-`JsonLogger` is gunicorn's logger class (see gunicorn.conf.py); `configure_app_logging`
-gives the application's own logger the same shape.
+`AccessLog` is the outermost WSGI layer of the served app (wsgi.py). A request only appends a
+tuple to a bounded queue; one thread per worker process formats the lines and writes them in
+batches. So logging costs a request about a microsecond, never a wait on a lock held while
+another thread writes, and a stdout that cannot keep up drops lines (counted in
+`access_log_lines_dropped_total`) instead of stalling requests.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
 import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
-
-from gunicorn import glogging
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is kept.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+# Client-controlled text is cut to these many characters in a log line.
+_MAX_FIELD = 1024
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,41 +42,148 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-class JsonLogger(glogging.Logger):
-    """gunicorn's logger with JSON error lines and a JSON access line per request."""
+def configure_app_logging(level: str) -> None:
+    """JSON lines on stderr for the `backend` loggers (errors and upstream failures)."""
+    logger = logging.getLogger("backend")
+    logger.setLevel(level)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        logger.addHandler(handler)
+    logger.propagate = False
 
-    def setup(self, cfg) -> None:
-        super().setup(cfg)
-        for handler in self.error_log.handlers:
-            handler.setFormatter(JsonFormatter())
 
-    def access(self, resp, req, environ, request_time) -> None:
-        if not self.access_log_enabled:
-            return
-        status = resp.status
-        if isinstance(status, str):
-            status = status.split(None, 1)[0]
-        entry = {
-            "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
-            "type": "access",
-            "remote_addr": environ.get("REMOTE_ADDR"),
-            # Behind a load balancer REMOTE_ADDR is the balancer; the client is in here.
-            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
-            "method": environ.get("REQUEST_METHOD"),
-            "path": _text(environ.get("PATH_INFO", "")),
-            "query": environ.get("QUERY_STRING") or None,
-            "protocol": environ.get("SERVER_PROTOCOL"),
-            "status": int(status) if str(status).isdigit() else status,
-            "bytes": getattr(resp, "sent", None),
-            "duration_ms": round(request_time.total_seconds() * 1000, 3),
-            "user_agent": environ.get("HTTP_USER_AGENT"),
-            "cache": _header(resp, "X-Cache"),
-            "pid": os.getpid(),
-        }
+def json_logging_config(level: str) -> dict:
+    """A logging.config dictionary: the server's own loggers (granian) in the same JSON shape."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": f"{__name__}.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                                "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "_granian": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "granian.access": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        },
+    }
+
+
+class AccessLog:
+    """WSGI middleware: one JSON line per request on stdout (file descriptor `fd`)."""
+
+    def __init__(self, app: Callable, fd: int = 1, max_pending: int = 10_000,
+                 flush_interval: float = 0.05) -> None:
+        self._app = app
+        self._fd = fd
+        self._max_pending = max_pending
+        self._interval = flush_interval
+        self._pending: deque = deque()
+        self._write_lock = threading.Lock()
+        self._writer_pid: int | None = None
+        self._start_lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        started, now = time.perf_counter(), time.time()
+        answer: list = []
+
+        def capture(status, headers, exc_info=None):
+            answer.append(status)
+            answer.append(headers)
+            return start_response(status, headers, exc_info)
+
         try:
-            self.access_log.info(json.dumps(entry))
-        except Exception:
-            self.exception("could not write the access log line")
+            body = self._app(environ, capture)
+        except BaseException:
+            self._record(environ, now, started, "500", (), None)
+            raise
+        self._record(environ, now, started, answer[0] if answer else "500",
+                     answer[1] if answer else (), body)
+        return body
+
+    def _record(self, environ, now, started, status, headers, body) -> None:
+        if self._writer_pid != os.getpid():
+            self._start_writer()
+        if len(self._pending) >= self._max_pending:
+            from . import metrics
+
+            metrics.ACCESS_LOG_DROPPED.inc()
+            return
+        cache = size = None
+        for name, value in headers:
+            lowered = name.lower()
+            if lowered == "x-cache":
+                cache = value
+            elif lowered == "content-length":
+                size = value
+        # deque.append is atomic: request threads never take a lock here.
+        self._pending.append((now, time.perf_counter() - started, environ.get("REMOTE_ADDR"),
+                              environ.get("HTTP_X_FORWARDED_FOR"), environ.get("REQUEST_METHOD"),
+                              environ.get("PATH_INFO", ""), environ.get("QUERY_STRING"),
+                              environ.get("SERVER_PROTOCOL"), status, size,
+                              environ.get("HTTP_USER_AGENT"), cache))
+
+    def _start_writer(self) -> None:
+        # Once per process: a forked worker has the parent's object but not its thread.
+        with self._start_lock:
+            if self._writer_pid == os.getpid():
+                return
+            self._pending.clear()
+            self._writer_pid = os.getpid()
+            threading.Thread(target=self._run, name="access-log", daemon=True).start()
+            # Lines still queued when the worker exits are written then; granian's workers
+            # leave through multiprocessing, which runs its finalizers but not atexit.
+            atexit.register(self.flush)
+            try:
+                from multiprocessing import util
+
+                util.Finalize(self, self.flush, exitpriority=100)
+            except Exception:  # pragma: no cover -- only an optimisation of the exit path
+                pass
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self._interval)
+            self.flush()
+
+    def flush(self) -> None:
+        with self._write_lock:
+            lines = []
+            pending = self._pending
+            while pending:
+                lines.append(_format(pending.popleft()))
+            if lines:
+                _write_all(self._fd, ("\n".join(lines) + "\n").encode())
+
+
+def _format(item: tuple) -> str:
+    (now, duration, remote, forwarded, method, path, query, protocol, status, size, agent, cache) = item
+    code = status.split(" ", 1)[0]
+    return json.dumps({
+        "time": _timestamp(now),
+        "type": "access",
+        "remote_addr": remote,
+        # Behind a load balancer REMOTE_ADDR is the balancer; the client is in here.
+        "forwarded_for": _cut(forwarded),
+        "method": _cut(method),
+        "path": _cut(_text(path)),
+        "query": _cut(query) or None,
+        "protocol": protocol,
+        "status": int(code) if code.isdigit() else code,
+        "bytes": int(size) if size is not None and size.isdigit() else None,
+        "duration_ms": round(duration * 1000, 3),
+        "user_agent": _cut(agent),
+        "cache": cache,
+        "pid": os.getpid(),
+    }, ensure_ascii=False)
+
+
+def _timestamp(now: float) -> str:
+    seconds = int(now)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int((now - seconds) * 1000):03d}+00:00"
+
+
+def _cut(value: str | None) -> str | None:
+    return value[:_MAX_FIELD] if value is not None and len(value) > _MAX_FIELD else value
 
 
 def _text(wsgi_string: str) -> str:
@@ -78,19 +194,13 @@ def _text(wsgi_string: str) -> str:
         return wsgi_string
 
 
-def _header(resp, name: str) -> str | None:
-    for key, value in getattr(resp, "headers", ()):
-        if key.lower() == name.lower():
-            return value
-    return None
-
-
-def configure_app_logging(level: str) -> None:
-    """JSON lines on stderr for the `backend` loggers (errors and upstream failures)."""
-    logger = logging.getLogger("backend")
-    logger.setLevel(level)
-    if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonFormatter())
-        logger.addHandler(handler)
-    logger.propagate = False
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            written = os.write(fd, view)
+        except InterruptedError:
+            continue
+        except OSError:
+            return  # stdout is gone; nothing better to do with a log line
+        view = view[written:]

@@ -1,26 +1,28 @@
-"""Prometheus metrics, correct under several gunicorn worker processes.
+"""Prometheus metrics, correct under several worker processes.
 
-When PROMETHEUS_MULTIPROC_DIR is set (gunicorn.conf.py sets it), every worker writes its
-samples to files there and /metrics aggregates all of them, so a scrape sees the whole pod
-whichever worker answers. Without it (tests, a single process) the default registry is used.
+When PROMETHEUS_MULTIPROC_DIR is set (backend/serve.py sets it), every worker writes its
+samples to files there and the admin listener's /metrics aggregates all of them, so a scrape
+sees the whole pod. Without it (tests, a single process) the default registry is used.
+
+Every label takes values from a fixed set: a series lives as long as the process (and its file
+on the tmpfs), so a label fed from the request (a method, a path) would let any client add
+series without end.
 """
 
 from __future__ import annotations
 
-import os
-
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import Counter, Histogram
 
 # Cache hits answer in about a millisecond, misses in tens to hundreds of milliseconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+# Methods the API knows of; any other token a client sends is counted as "other".
+METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
 
 HTTP_REQUESTS = Counter(
     "http_requests_total",
@@ -50,11 +52,7 @@ CACHE_LOOKUPS = Counter(
 )
 
 
-def render() -> tuple[bytes, str]:
-    """The exposition text for a scrape, and its content type."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-    else:
-        registry = REGISTRY
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+ACCESS_LOG_DROPPED = Counter(
+    "access_log_lines_dropped_total",
+    "Access log lines dropped because stdout could not keep up (the queue was full).",
+)

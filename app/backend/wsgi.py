@@ -1,5 +1,7 @@
-"""The WSGI entry point for gunicorn: `gunicorn --config gunicorn.conf.py backend.wsgi:app`."""
+"""The WSGI entry point the server loads (`backend.wsgi:app`, see serve.py): the app, with its
+JSON access log on stdout."""
 
 from . import create_app
+from .logs import AccessLog
 
-app = create_app()
+app = AccessLog(create_app())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend import create_app
-from backend.config import DEFAULT_UPSTREAM_URL, ConfigError, ServerSettings, Settings
+from backend.config import DEFAULT_UPSTREAM_URL, ConfigError, ServerSettings, Settings, read_service_settings
 
 
 def test_defaults_apply_when_nothing_is_set():
@@ -84,12 +84,48 @@ def test_a_bad_value_is_reported_with_the_variable_the_value_and_what_is_accepte
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("PORT", "0"), ("PORT", "65536"), ("WEB_CONCURRENCY", "zero"), ("GUNICORN_THREADS", "0"),
-     ("GUNICORN_TIMEOUT", "0"), ("GUNICORN_GRACEFUL_TIMEOUT", "-5"), ("GUNICORN_KEEPALIVE", "x")],
+    [("PORT", "0"), ("PORT", "65536"), ("ADMIN_PORT", "70000"), ("LISTEN_ADDRESS", "localhost"),
+     ("WEB_CONCURRENCY", "zero"), ("WORKER_THREADS", "0"), ("WORKER_THREADS", "257"),
+     ("GRACEFUL_TIMEOUT_SECONDS", "-5"), ("HEADER_READ_TIMEOUT_SECONDS", "x"),
+     ("HEADER_READ_TIMEOUT_SECONDS", "0.1")],
 )
 def test_a_bad_server_value_names_the_variable(name, value):
     with pytest.raises(ConfigError, match=f"^{name}="):
         ServerSettings.from_env({name: value})
+
+
+def test_the_server_defaults_fit_a_two_cpu_pod():
+    server = ServerSettings.from_env({})
+
+    assert (server.port, server.admin_port, server.listen_address) == (8080, 8081, "0.0.0.0")
+    assert (server.workers, server.threads, server.graceful_timeout) == (2, 32, 20)
+
+
+def test_server_values_are_read_from_the_environment():
+    assert ServerSettings.from_env({
+        "PORT": "9000", "ADMIN_PORT": "9001", "LISTEN_ADDRESS": "127.0.0.1", "WEB_CONCURRENCY": "3",
+        "WORKER_THREADS": "16", "HEADER_READ_TIMEOUT_SECONDS": "2.5", "GRACEFUL_TIMEOUT_SECONDS": "25",
+        "LOG_LEVEL": "warning",
+    }) == ServerSettings(port=9000, admin_port=9001, listen_address="127.0.0.1", workers=3, threads=16,
+                         header_read_timeout=2.5, graceful_timeout=25, log_level="WARNING")
+
+
+def test_the_admin_port_must_differ_from_the_public_port():
+    with pytest.raises(ConfigError) as error:
+        ServerSettings.from_env({"PORT": "9000", "ADMIN_PORT": "9000"})
+
+    assert str(error.value) == "ADMIN_PORT=9000 is invalid: expected a port other than PORT (9000)"
+
+
+def test_the_upstream_body_limit_is_read_and_bounded():
+    assert Settings.from_env({"UPSTREAM_MAX_BODY_BYTES": "65536"}).upstream_max_body_bytes == 65536
+    with pytest.raises(ConfigError, match="^UPSTREAM_MAX_BODY_BYTES='100' is invalid: expected an integer from 1024"):
+        Settings.from_env({"UPSTREAM_MAX_BODY_BYTES": "100"})
+
+
+def test_the_graceful_timeout_must_outlast_the_slowest_upstream_fetch():
+    with pytest.raises(ConfigError, match=r"^GRACEFUL_TIMEOUT_SECONDS=20 must exceed the slowest upstream fetch \(33 s"):
+        read_service_settings({"UPSTREAM_CONNECT_TIMEOUT_SECONDS": "5", "UPSTREAM_READ_TIMEOUT_SECONDS": "5"})
 
 
 def test_the_app_factory_validates_the_environment(monkeypatch):

@@ -74,9 +74,12 @@ def test_upstream_calls_are_counted_by_outcome(client, upstream, delta):
     assert (ok(), error(), timeout()) == (1, 1, 1)
 
 
-def test_the_metrics_endpoint_serves_the_prometheus_text_format(client):
-    response = client.get("/metrics")
+def test_an_unknown_method_is_counted_as_other(client, delta):
+    # A method no route takes matches no route: 405, counted as unmatched.
+    other = delta("http_requests_total", route="unmatched", method="other", status="405")
 
-    assert response.status_code == 200
-    assert response.mimetype == "text/plain"
-    assert "# TYPE upstream_requests_total counter" in response.get_data(as_text=True)
+    client.open("/contents/rust", method="BREW")
+
+    assert other() == 1
+    assert REGISTRY.get_sample_value(
+        "http_requests_total", {"route": "unmatched", "method": "BREW", "status": "405"}) is None

@@ -1,4 +1,4 @@
-"""The real gunicorn server, started from app/gunicorn.conf.py on 127.0.0.1 against a fake upstream."""
+"""The real server (`python -m backend.serve`: granian) on 127.0.0.1 against a fake upstream."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.fake_upstream import FakeUpstream
 
-from .gunicorn_server import APP_DIR, GunicornServer
+from .app_server import APP_DIR, AppServer
+
+HEADER_READ_TIMEOUT = 1  # seconds, for the module's server: slow clients are dropped quickly
 
 
 def server_env(upstream, **overrides):
@@ -25,7 +27,8 @@ def server_env(upstream, **overrides):
         "UPSTREAM_CONNECT_TIMEOUT_SECONDS": "0.5",
         "UPSTREAM_READ_TIMEOUT_SECONDS": "1",
         "WEB_CONCURRENCY": "2",
-        "GUNICORN_THREADS": "4",
+        "WORKER_THREADS": "4",
+        "HEADER_READ_TIMEOUT_SECONDS": str(HEADER_READ_TIMEOUT),
         **overrides,
     }
 
@@ -38,7 +41,7 @@ def module_upstream():
 
 @pytest.fixture(scope="module")
 def server(module_upstream, tmp_path_factory):
-    with GunicornServer(tmp_path_factory.mktemp("gunicorn"), server_env(module_upstream)) as running:
+    with AppServer(tmp_path_factory.mktemp("server"), server_env(module_upstream)) as running:
         yield running
 
 
@@ -55,14 +58,19 @@ def wait_for(condition, timeout=5.0):
     return False
 
 
+def samples(server, name):
+    text = requests.get(f"{server.admin_url}/metrics", timeout=5).text
+    return [s for family in text_string_to_metric_families(text) for s in family.samples if s.name == name]
+
+
 def counter_total(server, name, **labels):
-    text = requests.get(f"{server.url}/metrics", timeout=5).text
-    return sum(
-        s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
-    )
+    return sum(s.value for s in samples(server, name) if all(s.labels.get(k) == v for k, v in labels.items()))
+
+
+def raw_exchange(port, data: bytes, timeout=5.0) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as raw:
+        raw.sendall(data)
+        return raw.makefile("rb").read()
 
 
 def test_serves_the_contract_over_http(server):
@@ -81,23 +89,47 @@ def test_errors_are_json_over_http(server):
     assert response.headers["Content-Type"] == "application/json"
 
 
-def test_a_request_line_over_gunicorn_limit_gets_a_json_414(server):
-    response = requests.get(f"{server.url}/contents/" + "x" * 5000, timeout=5)
+def test_a_request_target_over_8_kib_gets_a_json_414_with_cors(server):
+    response = requests.get(f"{server.url}/contents/" + "x" * 9000, timeout=5)
 
     assert response.status_code == 414
     assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.json()["message"] == "URI Too Long"
 
 
-def test_a_malformed_http_request_gets_a_json_400(server):
-    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
-        raw.sendall(b"GET /healthz HTTP/1.1\r\nBad Header Without Colon\r\n\r\n")
-        answer = raw.makefile("rb").read()
+def test_request_headers_over_16_kib_get_a_json_431_with_cors(server):
+    response = requests.get(f"{server.url}/healthz", headers={"X-Padding": "p" * 17_000}, timeout=5)
 
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 400 ")
-    assert b"Content-Type: application/json" in head
-    assert json.loads(body)["message"] == "Bad Request"
+    assert response.status_code == 431
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.json()["message"] == "Request Header Fields Too Large"
+
+
+def test_a_request_head_over_the_server_buffer_is_refused_431_and_closed(server):
+    # Beyond 64 KiB granian answers itself: an empty 431 (no JSON, no CORS), and hangs up.
+    answer = raw_exchange(server.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: " + b"y" * 70_000 + b"\r\n\r\n")
+
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_malformed_http_request_is_refused_400_and_closed(server):
+    # Answered by granian's HTTP parser before any Python runs: an empty 400, then the
+    # connection is closed (no browser sends such a request, so no CORS is lost on it).
+    answer = raw_exchange(server.port, b"GET /healthz HTTP/1.1\r\nBad Header Without Colon\r\n\r\n")
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+
+
+def test_a_request_with_a_body_is_refused_413_before_the_body_arrives(server):
+    # The body is never read: a client sending it slowly holds no thread.
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(b"GET /contents/rust HTTP/1.1\r\nHost: a\r\nContent-Length: 100000\r\n\r\nfirst bytes")
+        head = raw.recv(65536)
+
+    assert head.startswith(b"HTTP/1.1 413 ")
+    assert time.monotonic() - started < 2
 
 
 def test_writes_one_json_access_log_line_per_request_on_stdout(server):
@@ -110,10 +142,20 @@ def test_writes_one_json_access_log_line_per_request_on_stdout(server):
     assert line["duration_ms"] >= 0
 
 
+def test_the_access_log_names_a_cache_hit_answered_in_front_of_flask(server):
+    # One kept-alive connection: both requests reach the same worker, and so its cache.
+    with requests.Session() as session:
+        session.get(f"{server.url}/contents/logged-hit", timeout=5)
+        session.get(f"{server.url}/contents/logged-hit", timeout=5)
+
+    assert wait_for(lambda: len([l for l in access_lines(server) if l.get("path") == "/contents/logged-hit"]) == 2)
+    assert [l["cache"] for l in access_lines(server) if l.get("path") == "/contents/logged-hit"] == ["miss", "hit"]
+
+
 def test_metrics_count_the_requests_of_every_worker(server):
     before = counter_total(server, "http_requests_total", route="/healthz")
 
-    # Fresh connections for every request, so both workers' accept loops get some.
+    # Fresh connections for every request, so both workers' listeners get some.
     def probe(_):
         requests.get(f"{server.url}/healthz", headers={"Connection": "close"}, timeout=5)
 
@@ -124,6 +166,70 @@ def test_metrics_count_the_requests_of_every_worker(server):
 
     assert len(serving_pids) == 2, "both workers should have answered some requests"
     assert counter_total(server, "http_requests_total", route="/healthz") - before == 60
+
+
+def test_probes_and_metrics_answer_on_the_admin_port(server):
+    assert requests.get(f"{server.admin_url}/healthz", timeout=5).json() == {"status": "alive"}
+    assert requests.get(f"{server.admin_url}/readyz", timeout=5).json() == {"status": "ready"}
+    scrape = requests.get(f"{server.admin_url}/metrics", timeout=5)
+    assert scrape.status_code == 200
+    assert "# TYPE upstream_requests_total counter" in scrape.text
+
+
+def test_metrics_are_not_served_on_the_public_port(server):
+    assert requests.get(f"{server.url}/metrics", timeout=5).status_code == 404
+
+
+def test_arbitrary_methods_add_no_metric_series(server):
+    for i in range(40):
+        requests.request(f"X{i}CUSTOM", f"{server.url}/contents/rust", timeout=5)
+
+    methods = {s.labels["method"] for s in samples(server, "http_requests_total")}
+    assert methods <= {"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE", "other"}, methods
+    assert "other" in methods
+
+
+def test_a_client_trickling_its_headers_is_disconnected_after_the_header_timeout(server):
+    started = time.monotonic()
+    request = b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Slow: " + b"s" * 200
+    closed = False
+    with socket.create_connection(("127.0.0.1", server.port), timeout=0.2) as raw:
+        for byte in request:
+            try:
+                raw.sendall(bytes([byte]))
+                if raw.recv(100) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                pass
+            except OSError:  # reset by the server
+                closed = True
+                break
+            if time.monotonic() - started > HEADER_READ_TIMEOUT + 4:
+                break
+
+    assert closed
+    assert time.monotonic() - started < HEADER_READ_TIMEOUT + 2
+
+
+def test_probes_answer_at_once_while_slow_clients_hold_connections(server):
+    slow = []
+    try:
+        for _ in range(64):
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHo")  # and never the rest
+            slow.append(conn)
+        time.sleep(0.3)
+        timings = []
+        for url in (f"{server.admin_url}/healthz", f"{server.admin_url}/readyz", f"{server.url}/healthz"):
+            started = time.monotonic()
+            assert requests.get(url, timeout=2).status_code == 200
+            timings.append(time.monotonic() - started)
+    finally:
+        for conn in slow:
+            conn.close()
+
+    assert max(timings) < 0.5, timings
 
 
 def test_a_hanging_upstream_is_answered_504_within_the_read_timeout(server, module_upstream):
@@ -140,8 +246,9 @@ GRACE = 8  # seconds; generous, so a loaded CI machine does not make the test fl
 
 
 def test_sigterm_lets_an_in_flight_request_finish_then_exits_within_the_grace_period(tmp_path):
-    with FakeUpstream(delay_seconds=1.5) as upstream, GunicornServer(
-        tmp_path, server_env(upstream, GUNICORN_GRACEFUL_TIMEOUT=str(GRACE), UPSTREAM_READ_TIMEOUT_SECONDS="5")
+    with FakeUpstream(delay_seconds=1.5) as upstream, AppServer(
+        tmp_path, server_env(upstream, GRACEFUL_TIMEOUT_SECONDS=str(GRACE), UPSTREAM_READ_TIMEOUT_SECONDS="2",
+                             UPSTREAM_RETRIES="0")
     ) as server:
         result = {}
         in_flight = threading.Thread(
@@ -152,43 +259,51 @@ def test_sigterm_lets_an_in_flight_request_finish_then_exits_within_the_grace_pe
 
         sent = time.monotonic()
         server.terminate()
+        time.sleep(0.3)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{server.url}/healthz", timeout=2)
+        readiness = requests.get(f"{server.admin_url}/readyz", timeout=2)
         exit_code = server.process.wait(timeout=GRACE + 5)
         stopped_after = time.monotonic() - sent
         in_flight.join(timeout=5)
 
     assert result["response"].status_code == 200
     assert result["response"].json()["outcome"]
+    assert readiness.status_code == 503
     assert exit_code == 0
     assert stopped_after < GRACE, stopped_after
 
 
 def test_stale_metric_files_of_a_previous_run_are_removed_at_start(tmp_path):
-    leftover = tmp_path / "prometheus" / "counter_999999.db"
-    leftover.parent.mkdir()
-    leftover.write_bytes(b"old samples")
+    with FakeUpstream() as upstream:
+        server = AppServer(tmp_path, server_env(upstream))
+        leftover = server.metrics_dir / "counter_999999.db"
+        leftover.parent.mkdir()
+        leftover.write_bytes(b"old samples")
+        with server:
+            assert not leftover.exists()
 
-    with FakeUpstream() as upstream, GunicornServer(tmp_path, server_env(upstream)):
-        assert not leftover.exists()
 
-
-def run_gunicorn_with(env_overrides, tmp_path):
+def run_server_with(env_overrides, tmp_path):
     return subprocess.run(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "backend.wsgi:app"],
+        [sys.executable, "-m", "backend.serve"],
         cwd=APP_DIR, capture_output=True, text=True, timeout=30,
-        env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), **env_overrides},
+        env={"PATH": "/usr/bin:/bin", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+             "LISTEN_ADDRESS": "127.0.0.1", **env_overrides},
     )
 
 
-def test_refuses_to_start_with_a_bad_variable_and_says_which(tmp_path):
-    result = run_gunicorn_with({"CACHE_TTL_SECONDS": "never"}, tmp_path)
+def test_refuses_to_start_with_a_bad_variable_and_says_which_before_any_worker(tmp_path):
+    result = run_server_with({"CACHE_TTL_SECONDS": "never"}, tmp_path)
 
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "CACHE_TTL_SECONDS='never' is invalid: expected a number of seconds" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "worker" not in result.stderr
 
 
-def test_refuses_a_worker_timeout_shorter_than_the_slowest_upstream_fetch(tmp_path):
-    result = run_gunicorn_with({"GUNICORN_TIMEOUT": "5", "UPSTREAM_READ_TIMEOUT_SECONDS": "10"}, tmp_path)
+def test_refuses_a_graceful_timeout_shorter_than_the_slowest_upstream_fetch(tmp_path):
+    result = run_server_with({"GRACEFUL_TIMEOUT_SECONDS": "5", "UPSTREAM_READ_TIMEOUT_SECONDS": "10"}, tmp_path)
 
-    assert result.returncode != 0
-    assert "GUNICORN_TIMEOUT=5 must exceed the slowest upstream fetch" in result.stderr
+    assert result.returncode == 2
+    assert "GRACEFUL_TIMEOUT_SECONDS=5 must exceed the slowest upstream fetch" in result.stderr

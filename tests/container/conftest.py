@@ -62,10 +62,23 @@ def upstream():
         yield fake
 
 
+def container_env(upstream) -> dict[str, str]:
+    """The environment a test container runs with: on the host network, so both listeners
+    bind 127.0.0.1 only, and the admin listener gets a free port of its own (several
+    containers may run at once)."""
+    return {
+        "UPSTREAM_URL": upstream.url,
+        "LISTEN_ADDRESS": "127.0.0.1",
+        "ADMIN_PORT": str(buildenv.free_port()),
+    }
+
+
 @pytest.fixture(scope="module")
 def running(container_tools, image, upstream):
     """One container shared by the tests that only look at it; it is ready when handed out."""
-    with buildenv.run_container(container_tools, image, {"UPSTREAM_URL": upstream.url}) as ctr:
+    env = container_env(upstream)
+    with buildenv.run_container(container_tools, image, env) as ctr:
+        ctr.admin_url = f"http://127.0.0.1:{env['ADMIN_PORT']}"
         try:
             ctr.ready_after = ctr.wait_ready()
         except (TimeoutError, RuntimeError) as exc:

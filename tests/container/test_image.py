@@ -16,6 +16,8 @@ import pytest
 
 from tools.container import buildenv
 
+from .conftest import container_env
+
 pytestmark = pytest.mark.container
 
 APP_UID = APP_GID = 10001
@@ -37,10 +39,10 @@ def test_image_declares_a_numeric_non_root_user(container_tools, image):
     assert user == f"{APP_UID}:{APP_GID}"
 
 
-def test_image_exposes_port_8080(container_tools, image):
+def test_image_exposes_the_api_port_8080_and_the_admin_port_8081(container_tools, image):
     ports = json.loads(container_tools("podman", "image", "inspect", "--format",
                                        "{{json .Config.ExposedPorts}}", image).stdout)
-    assert list(ports) == ["8080/tcp"]
+    assert sorted(ports) == ["8080/tcp", "8081/tcp"]
 
 
 def test_image_app_directory_holds_only_backend_code_compiled_at_build_time(
@@ -57,16 +59,18 @@ def test_image_app_directory_holds_only_backend_code_compiled_at_build_time(
                           if p.suffix == ".pyc" and p.read_bytes()[4] & 0b1 == 0]
     finally:
         container_tools("podman", "image", "unmount", image, check=False)
-    expected = sorted(["gunicorn.conf.py"] + [
+    expected = sorted(
         str(p.relative_to(buildenv.APP_DIR)) for p in (buildenv.APP_DIR / "backend").rglob("*.py")
-        if "__pycache__" not in p.parts])
+        if "__pycache__" not in p.parts)
     assert (sources, others, timestamp_pycs) == (expected, [], [])
 
 
-def test_image_adds_at_most_40_mb_over_its_base(container_tools, base_image, image):
+def test_image_adds_at_most_50_mb_over_its_base(container_tools, base_image, image):
+    # 40 MB until issue 12: the server's compiled core (granian's Rust extension, already
+    # stripped) is 21.6 MB of the 46.8 MB measured then; gunicorn and requests left the image.
     added = buildenv.image_size(container_tools, image) - buildenv.image_size(
         container_tools, base_image)
-    assert added <= 40 * 1000 * 1000, f"the Dockerfile adds {added / 1e6:.1f} MB"
+    assert added <= 50 * 1000 * 1000, f"the Dockerfile adds {added / 1e6:.1f} MB"
 
 
 def test_container_is_ready_within_10_seconds_of_podman_run(running):
@@ -92,13 +96,30 @@ def test_every_process_runs_as_the_image_user(running):
         gid = re.search(r"^Gid:\s+(.*)$", status, re.MULTILINE).group(1).split()
         ids.update(("uid", int(v)) for v in uid)
         ids.update(("gid", int(v)) for v in gid)
-    assert len(pids) >= 2, "expected the gunicorn master and its workers"
+    assert len(pids) >= 3, "expected the server's main process and its two workers"
     assert ids == {("uid", APP_UID), ("gid", APP_GID)}
+
+
+def test_probes_and_metrics_answer_on_the_admin_port(running):
+    assert buildenv.http_get(f"{running.admin_url}/healthz", timeout=5) == (200, b'{"status": "alive"}')
+    assert buildenv.http_get(f"{running.admin_url}/readyz", timeout=5) == (200, b'{"status": "ready"}')
+    status, scrape = buildenv.http_get(f"{running.admin_url}/metrics", timeout=5)
+    assert status == 200
+    assert b"# TYPE http_requests_total counter" in scrape
+
+
+def test_the_server_logs_json_lines_only(running):
+    buildenv.http_get(f"{running.base_url}/contents/logged", timeout=10)
+    time.sleep(0.5)  # the access log is written in batches
+    lines = [line for line in running.logs().splitlines() if line.strip()]
+    assert lines
+    assert [line for line in lines if not line.startswith("{")] == []
+    assert any(json.loads(line).get("type") == "access" for line in lines)
 
 
 def test_sigterm_stops_the_container_with_exit_code_0_within_10_seconds(
         container_tools, image, upstream):
-    with buildenv.run_container(container_tools, image, {"UPSTREAM_URL": upstream.url}) as ctr:
+    with buildenv.run_container(container_tools, image, container_env(upstream)) as ctr:
         ctr.wait_ready()
         signalled = time.monotonic()
         container_tools("podman", "kill", "--signal", "TERM", ctr.id)

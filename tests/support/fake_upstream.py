@@ -1,14 +1,19 @@
 """A local stand-in for the Hacker News Algolia search API, for tests and benchmarks.
 
 It listens on 127.0.0.1 only and can answer normally, slowly, with a 500, with malformed
-JSON, or not at all, so the backend's failure handling is exercised over real HTTP.
+JSON, or not at all, so the backend's failure handling is exercised over real HTTP. For the
+answers a hostile or broken upstream gives (a trickle, a gzip bomb, a redirect, a hang after
+the headers), set `answer` to one of the functions below: it writes the raw HTTP answer itself.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 import threading
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +44,58 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+def json_body(hits: list[dict]) -> bytes:
+    return json.dumps({"hits": hits}).encode()
+
+
+def http_answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> bytes:
+    """The bytes of a whole HTTP/1.1 answer."""
+    head = [f"HTTP/1.1 {status} X", f"Content-Length: {len(body)}", "Content-Type: application/json"]
+    head += [f"{name}: {value}" for name, value in (headers or {}).items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def sends(data: bytes) -> Callable:
+    """Answers these exact bytes."""
+    def answer(handler, stop: threading.Event) -> None:
+        handler.wfile.write(data)
+    return answer
+
+
+def trickles(data: bytes, every_seconds: float) -> Callable:
+    """Answers these bytes one at a time, `every_seconds` apart: a valid answer, slowly."""
+    def answer(handler, stop: threading.Event) -> None:
+        for i in range(len(data)):
+            if stop.wait(every_seconds):
+                return
+            handler.wfile.write(data[i:i + 1])
+    return answer
+
+
+def sends_headers_then_hangs(content_length: int = 1000) -> Callable:
+    def answer(handler, stop: threading.Event) -> None:
+        handler.wfile.write(f"HTTP/1.1 200 OK\r\nContent-Length: {content_length}\r\n"
+                            "Content-Type: application/json\r\n\r\n".encode())
+        stop.wait(60)
+    return answer
+
+
+def gzip_bomb(inflated_bytes: int) -> bytes:
+    """A valid gzip stream of `inflated_bytes` zeros: about a thousandth of that compressed."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = bytes(1024 * 1024)
+    parts = []
+    for _ in range(inflated_bytes // len(chunk)):
+        parts.append(compressor.compress(chunk))
+    parts.append(compressor.compress(bytes(inflated_bytes % len(chunk))))
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+def gzipped(body: bytes) -> bytes:
+    return gzip.compress(body)
+
+
 @dataclass
 class FakeUpstream:
     """Context manager: `with FakeUpstream() as up: up.url` is the search endpoint."""
@@ -50,6 +107,10 @@ class FakeUpstream:
     # The status "error" mode answers, and headers added to every answer (e.g. Retry-After).
     error_status: int = 500
     extra_headers: dict[str, str] = field(default_factory=dict)
+    # When set, writes the raw answer to every request itself: `answer(handler, stop_event)`.
+    answer: "Callable | None" = None
+    # When set, the delay for a topic (`topic_delay(topic)` seconds) instead of delay_seconds.
+    topic_delay: "Callable[[str], float] | None" = None
 
     def __post_init__(self) -> None:
         self._queued_modes: list[str] = []
@@ -112,12 +173,21 @@ class FakeUpstream:
                 query = parse_qs(parts.query)
                 with upstream._lock:
                     upstream.requests.append({"path": parts.path, "query": query})
+                if upstream.answer is not None:
+                    try:
+                        upstream.answer(self, upstream._stop)
+                    except ConnectionError:  # the client gave up, as it should
+                        pass
+                    self.close_connection = True
+                    return
                 mode = upstream._next_mode()
                 if mode == "hang":
                     upstream._stop.wait(60)
                     return
-                if upstream.delay_seconds:
-                    upstream._stop.wait(upstream.delay_seconds)
+                topic = query.get("query", [""])[0]
+                delay = upstream.topic_delay(topic) if upstream.topic_delay else upstream.delay_seconds
+                if delay:
+                    upstream._stop.wait(delay)
                 if mode == "error":
                     self._send(upstream.error_status, b'{"message":"upstream exploded"}')
                 elif mode == "malformed":

@@ -1,4 +1,5 @@
-"""Runs the real gunicorn server on 127.0.0.1 for tests and the benchmark, and always stops it."""
+"""Runs the real server (`python -m backend.serve`) on 127.0.0.1 for tests and the benchmark,
+and always stops it, workers included."""
 
 from __future__ import annotations
 
@@ -21,26 +22,39 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-class GunicornServer:
-    """`with GunicornServer(workdir, env) as server: server.url` — started, ready, then stopped."""
+class AppServer:
+    """`with AppServer(workdir, env) as server: server.url` — started, ready, then stopped.
 
-    def __init__(self, workdir: Path, env: dict[str, str] | None = None, ready_timeout: float = 20) -> None:
+    `command` replaces the server's command line (the benchmark runs gunicorn with it);
+    `stdout` replaces the file its standard output goes to (the benchmark discards it)."""
+
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None, ready_timeout: float = 20,
+                 command: list[str] | None = None, name: str = "server", stdout=None,
+                 ready_path: str = "/readyz") -> None:
         self.workdir = Path(workdir)
         self.port = free_port()
+        self.admin_port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.stdout_path = self.workdir / "gunicorn.stdout"
-        self.stderr_path = self.workdir / "gunicorn.stderr"
-        self.metrics_dir = self.workdir / "prometheus"
+        self.admin_url = f"http://127.0.0.1:{self.admin_port}"
+        self.stdout_path = self.workdir / f"{name}.stdout"
+        self.stderr_path = self.workdir / f"{name}.stderr"
+        self.metrics_dir = self.workdir / f"{name}-prometheus"
+        self._command = command or [sys.executable, "-m", "backend.serve"]
+        self._stdout = stdout
+        self._ready_path = ready_path
         self._env = {
             **os.environ,
             "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir),
             "PYTHONDONTWRITEBYTECODE": "1",
+            "LISTEN_ADDRESS": "127.0.0.1",
+            "PORT": str(self.port),
+            "ADMIN_PORT": str(self.admin_port),
             **(env or {}),
         }
         self._ready_timeout = ready_timeout
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "GunicornServer":
+    def __enter__(self) -> "AppServer":
         self.start()
         try:
             self.wait_ready()
@@ -56,9 +70,8 @@ class GunicornServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                 "--bind", f"127.0.0.1:{self.port}", "backend.wsgi:app"],
-                cwd=APP_DIR, env=self._env, stdout=out, stderr=err,
+                self._command,
+                cwd=APP_DIR, env=self._env, stdout=out if self._stdout is None else self._stdout, stderr=err,
                 # Its own process group, so stop() reaches the workers even if the master dies.
                 start_new_session=True,
             )
@@ -67,14 +80,14 @@ class GunicornServer:
         deadline = time.monotonic() + self._ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.stderr()}")
+                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.stderr()}")
             try:
-                if requests.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if requests.get(f"{self.url}{self._ready_path}", timeout=1).status_code == 200:
                     return
             except requests.RequestException:  # not listening yet, or too busy booting
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"gunicorn was not ready within {self._ready_timeout}s:\n{self.stderr()}")
+        raise TimeoutError(f"the server was not ready within {self._ready_timeout}s:\n{self.stderr()}")
 
     def terminate(self) -> None:
         os.kill(self.process.pid, signal.SIGTERM)
