@@ -3,18 +3,39 @@
 Every key is declared with its type, description and default in `Pulumi.yaml`; the Pulumi CLI
 merges those defaults into the stack's config, so this module never invents a default of its
 own. It checks every key, collects every problem, and raises one error that lists them all:
-a bad stack stops the program before anything is created.
+a bad stack stops the program before anything is created. Each problem starts with the key and
+the value it had (`backend-on-eks:replicas = 0: must be ...`; a secret's value is never shown),
+then says what is accepted.
+
+Hand-written checks, library facts. A typed model (pydantic v2) was weighed and not taken:
+- The values arrive as the CLI's strings, and pydantic's lax mode accepts exactly what this module
+  must refuse (" 3", "3\n" and "1e3" as integers, "yes" and "on" as booleans); strict mode refuses
+  every string for an integer, so each field would need the custom validator it has here anyway.
+- Most of the rules are between keys (architecture of the instance types and the AMI, workers and
+  the memory limit, replicas and what the node group can hold, the backend's own combined rule),
+  written in pydantic as model validators that run only when every field is valid, which would
+  hide them exactly when a stack has several problems; here every problem is reported at once.
+- Its messages (`1 validation error for ...`, `Input should be ...`) would be rewritten into this
+  format key by key, and pydantic is not in the Pulumi program's requirements.txt (only in the
+  backend image's), so it would be one more pinned dependency for no check gained.
+What libraries do know is used instead of hand-written copies: `ipaddress` (CIDR blocks, what
+they cover and which ranges are special), `difflib` (the nearest declared key or region for a
+typo), pulumi-aws's `Region` enum (the regions), the backend's own `config.py` (the rules the
+container applies to its environment), and `eks_versions` (which Kubernetes versions EKS runs).
 """
 
 from __future__ import annotations
 
+import collections
 import datetime
+import difflib
 import hashlib
 import importlib.util
 import ipaddress
 import json
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -23,6 +44,8 @@ from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 import pulumi
+from pulumi.runtime import config as runtime_config
+from pulumi_aws import Region
 
 import eks_versions
 
@@ -45,15 +68,26 @@ AVAILABILITY_ZONE_RANGE = (2, 3)
 # and a private subnet in each of three AZs with the masks the network component derives.
 VPC_PREFIX_RANGE = (16, 20)
 
-# Every pattern is used with fullmatch: `$` alone would also accept a value ending in a newline.
-_IAM_PRINCIPAL_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:(user|role)/[\w+=,.@/-]{1,512}")
+# The regions pulumi-aws knows (its `Region` enum), rather than a pattern that takes us-eest-1.
+AWS_REGIONS = tuple(region.value for region in Region)
+
+# Every pattern is used with fullmatch (`$` alone would also accept a value ending in a newline)
+# and re.ASCII (`\w` and `\d` would otherwise take letters and digits of every script).
+_IAM_PRINCIPAL_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:(user|role)/[\w+=,.@/-]{1,512}", re.ASCII)
 _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 _CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
 # ECR: lowercase components separated by '.', '_' or '-', optionally namespaced with '/'.
 _REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*")
-_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9]+")
-_CPU_QUANTITY = re.compile(r"(\d+(\.\d+)?)(m?)")
-_MEMORY_QUANTITY = re.compile(r"(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?")
+_INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")
+# AWS's instance type names: family letters, generation digit, attribute letters, '.', size
+# ("m7gd.2xlarge"). The attribute "g" marks AWS Graviton (arm64) processors.
+_INSTANCE_TYPE_PARTS = re.compile(r"(?P<family>[a-z]+)(?P<generation>[0-9]+)(?P<attributes>[a-z0-9-]*)\.(?P<size>[a-z0-9-]+)")
+_INSTANCE_SIZE = re.compile(r"(?P<times>[1-9][0-9]*)?xlarge")
+# Canonical whole numbers only: no sign on zero, no leading zeros, no spaces, exponents, hex,
+# underscores or digits of other scripts (float() and int() alone accept most of those).
+_WHOLE_NUMBER = re.compile(r"0|-?[1-9][0-9]{0,17}", re.ASCII)
+_CPU_QUANTITY = re.compile(r"(\d+(\.\d+)?)(m?)", re.ASCII)
+_MEMORY_QUANTITY = re.compile(r"(\d+(\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?", re.ASCII)
 # The retention periods CloudWatch Logs accepts (PutRetentionPolicy); 0 keeps logs forever.
 LOG_RETENTION_DAYS = (0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
                       2192, 2557, 2922, 3288, 3653)
@@ -61,6 +95,63 @@ _MEMORY_FACTORS = {
     None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
 }
+_MI = 2**20
+_GI = 2**30
+
+# Bounds of the container's quantities. The minimums refuse what cannot run: a zero CPU request
+# lets the scheduler put the pod on a node with no CPU to spare; under a 100m limit the CFS quota
+# stretches the Python start-up (interpreter, Flask, the backend) into the probes' timeouts; and a
+# Python process with Flask loaded is already tens of MiB resident. The maximums catch the missing
+# unit ("100" for 100m, "256" for 256Mi reads as 256 bytes, "4096" for 4096Mi as 4096 cores if
+# given as CPU): no node this program would pick gives one pod 64 vCPUs or 256 GiB.
+CPU_REQUEST_MILLICORES = (10, 64_000)
+CPU_LIMIT_MILLICORES = (100, 64_000)
+MEMORY_REQUEST_BYTES = (32 * _MI, 256 * _GI)
+MEMORY_LIMIT_BYTES = (64 * _MI, 256 * _GI)
+# What one gunicorn process holds resident once the backend is imported (measured ~40 MB per
+# worker), and an allowance per thread for the stack pages it touches and one in-flight upstream
+# answer. The master counts as one more process: a pod's memory limit must hold them all, or the
+# kernel kills a worker as soon as they have all started.
+BACKEND_PROCESS_BYTES = 40 * _MI
+BACKEND_THREAD_BYTES = 1 * _MI
+
+# Namespaces Kubernetes keeps for itself: "default" is where everything unnamed lands, and the
+# kube- prefix is reserved for the system's own (kube-system, kube-public, kube-node-lease).
+RESERVED_NAMESPACES = ("default",)
+RESERVED_NAMESPACE_PREFIX = "kube-"
+
+# The only block an "everyone" rule may be written as: a set of blocks that adds up to every
+# address (0.0.0.0/1 + 128.0.0.0/1) says the same while hiding it from a reviewer and a policy.
+EVERYWHERE = ipaddress.IPv4Network("0.0.0.0/0")
+# RFC 1918: the private ranges a VPC is carved from.
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+# Ranges no client ever connects from: loopback, link-local (also the instance metadata service),
+# multicast, the reserved class E (with the broadcast address), and "this network".
+_NEVER_A_SOURCE = {
+    "loopback": "127.0.0.0/8",
+    "link-local": "169.254.0.0/16",
+    "multicast": "224.0.0.0/4",
+    "reserved": "240.0.0.0/4",
+    "'this network'": "0.0.0.0/8",
+}
+NEVER_A_SOURCE = {name: ipaddress.IPv4Network(block) for name, block in _NEVER_A_SOURCE.items()}
+# The public endpoint of the cluster's API sees only internet sources: a private, carrier-grade
+# NAT (RFC 6598) or special block is never the source address it sees, so listing one grants
+# nothing and hides a misunderstanding (the VPC and a VPN reach the API by other ways).
+NOT_PUBLIC = {
+    **{f"private (RFC 1918 {block})": block for block in PRIVATE_RANGES},
+    "shared address space (carrier-grade NAT, RFC 6598)": ipaddress.IPv4Network("100.64.0.0/10"),
+    **NEVER_A_SOURCE,
+}
+# Docker's default bridge. A VPC inside it is unreachable from any machine running Docker with its
+# defaults (the CI runner, a developer's laptop over VPN): their packets go to the local bridge.
+# EKS's own service range needs no check: unless told, EKS picks 10.100.0.0/16 or 172.20.0.0/16,
+# whichever does not overlap the VPC, and a /16-/20 VPC can never overlap both.
+DOCKER_BRIDGE = ipaddress.IPv4Network("172.17.0.0/16")
+
+# Values longer than this are refused (IAM ARNs and URLs stay within it), and shown shortened.
+MAX_VALUE_LENGTH = 2048
+_SHOWN_LENGTH = 100
 
 
 # Stack keys that configure the backend, and the environment variable each sets on its
@@ -75,6 +166,8 @@ BACKEND_ENVIRONMENT = {
     "cacheMaxTopics": "CACHE_MAX_TOPICS",
     "logLevel": "LOG_LEVEL",
 }
+# The backend keys Pulumi.yaml declares as strings; every other one is an integer.
+BACKEND_TEXT_KEYS = ("upstreamUrl", "logLevel")
 
 
 def _load_backend_config() -> ModuleType:
@@ -158,6 +251,9 @@ class StackSettings:
     backend_environment: Mapping[str, str]
     warnings: tuple[str, ...] = ()
     """What is allowed but costly or unpinned; `load` logs each as a Pulumi warning."""
+    secret_keys: frozenset[str] = frozenset()
+    """Declared keys (without the project prefix, e.g. "upstreamUrl") whose stack value was set with
+    `pulumi config set --secret`: whatever carries their values on must keep them secret."""
 
     @property
     def upstream_port(self) -> int:
@@ -167,60 +263,110 @@ class StackSettings:
         return url.port or (443 if url.scheme == "https" else 80)
 
 
-class _Reader:
-    """Parses raw config strings, recording a problem per bad key instead of stopping at the first."""
+def shown(value: Any) -> str:
+    """A value as a problem shows it: a string quoted with its escapes visible ('3\n'), other
+    JSON values as JSON, and a very long string shortened with its length."""
+    if value is None:
+        return "<not set>"
+    if not isinstance(value, str):
+        return json.dumps(value)
+    if len(value) > _SHOWN_LENGTH:
+        return f"{value[:_SHOWN_LENGTH]!r}... ({len(value)} characters)"
+    return repr(value)
 
-    def __init__(self, raw: Mapping[str, str | None]) -> None:
+
+def text_problem(value: str) -> str | None:
+    """What is wrong with a string value whatever its key, or None: a control or invisible
+    character (a newline pasted along, a zero-width space), surrounding spaces, or a length no
+    value needs. Checked first, so a key's own rule only ever sees clean text."""
+    if len(value) > MAX_VALUE_LENGTH:
+        return f"is {len(value)} characters long; no value may be longer than {MAX_VALUE_LENGTH}"
+    for character in value:
+        if unicodedata.category(character).startswith("C"):
+            return (f"contains the control or invisible character U+{ord(character):04X}; "
+                    "remove it (a value never needs one)")
+    if value != value.strip():
+        return "has leading or trailing spaces; remove them"
+    return None
+
+
+class _Reader:
+    """Parses raw config strings, recording a problem per bad key instead of stopping at the first.
+
+    A key with a problem is remembered (`bad`), so the rules between keys skip it instead of
+    reporting the same mistake again under another name."""
+
+    def __init__(self, raw: Mapping[str, str | None], secret_keys: frozenset[str] = frozenset()) -> None:
         self._raw = raw
+        self._secret_keys = secret_keys
         self.problems: list[str] = []
+        self.bad: set[str] = set()
+
+    def shown(self, key: str, value: Any) -> str:
+        # A secret's value must not reach a terminal or a CI log through an error message.
+        if key in self._secret_keys and value is not None:
+            return "[secret]"
+        return shown(value)
 
     def fail(self, key: str, value: Any, accepted: str) -> None:
-        shown = "<not set>" if value is None else json.dumps(value) if not isinstance(value, str) else repr(value)
-        self.problems.append(f"{key} = {shown}: {accepted}")
+        self.bad.add(key)
+        self.problems.append(f"{key} = {self.shown(key, value)}: {accepted}")
 
-    def problem(self, keys: tuple[str, ...], shown: str, accepted: str) -> None:
+    def problem(self, keys: tuple[str, ...], shown_values: str, accepted: str) -> None:
         """A problem that involves several keys at once."""
-        self.problems.append(f"{'/'.join(keys)} = {shown}: {accepted}")
+        self.problems.append(f"{'/'.join(keys)} = {shown_values}: {accepted}")
 
-    def _value(self, key: str) -> str | None:
+    def ok(self, *keys: str) -> bool:
+        """Whether every one of `keys` passed its own checks (a rule between them may run)."""
+        return not self.bad.intersection(keys)
+
+    def _text(self, key: str) -> str | None:
+        """The value, or None when it is missing or fails `text_problem` (already reported)."""
         value = self._raw.get(key)
         if value is None:
             self.fail(key, None, f"is required: set it with `pulumi config set {key} <value>`")
+            return None
+        problem = text_problem(value)
+        if problem:
+            self.fail(key, value, problem)
+            return None
         return value
 
-    def string(self, key: str, check: Callable[[str], bool] = lambda _: True, accepted: str = "") -> str:
-        value = self._value(key)
+    def string(self, key: str, check: Callable[[str], bool] = lambda _: True,
+               accepted: str | Callable[[str], str] = "") -> str:
+        value = self._text(key)
         if value is not None and not check(value):
-            self.fail(key, value, accepted)
+            self.fail(key, value, accepted(value) if callable(accepted) else accepted)
         return value or ""
 
     def choice(self, key: str, choices: tuple[str, ...] | Mapping[str, Any]) -> str:
-        return self.string(key, lambda v: v in choices, f"must be one of {', '.join(choices)}")
+        value = self._text(key)
+        if value is not None and value not in choices:
+            self.fail(key, value, f"must be one of {', '.join(choices)}{_did_you_mean(value, choices)}")
+        return value or ""
 
     def matching(self, key: str, pattern: re.Pattern[str], accepted: str) -> str:
         return self.string(key, lambda v: pattern.fullmatch(v) is not None, accepted)
 
     def integer(self, key: str, low: int, high: int) -> int:
-        value = self._value(key)
+        value = self._text(key)
         if value is None:
             return low
-        try:
-            number = float(value)
-            if not number.is_integer():
-                raise ValueError
-            number = int(number)
-        except ValueError:
-            self.fail(key, value, f"must be a whole number from {low} to {high}")
+        accepted = f"must be a whole number from {low} to {high}"
+        if not _WHOLE_NUMBER.fullmatch(value):
+            self.fail(key, value, accepted)
             return low
+        number = int(value)
         if not low <= number <= high:
-            self.fail(key, number, f"must be a whole number from {low} to {high}")
+            self.fail(key, number, accepted)
         return number
 
     def boolean(self, key: str) -> bool:
-        value = self._value(key)
+        value = self._text(key)
         if value is None:
             return False
-        if value.lower() not in ("true", "false"):
+        # What pulumi.Config.get_bool itself takes: "yes", "1" or "TRUE" are not booleans.
+        if value not in ("true", "True", "false", "False"):
             self.fail(key, value, "must be true or false")
             return False
         return value.lower() == "true"
@@ -228,12 +374,14 @@ class _Reader:
     def string_list(
         self, key: str, check: Callable[[str], bool], accepted: str, min_items: int = 0
     ) -> tuple[str, ...]:
-        value = self._value(key)
+        """A JSON list of strings (the CLI hands arrays over as JSON); one problem per bad item."""
+        value = self._raw.get(key)
         if value is None:
+            self.fail(key, None, f"is required: set it with `pulumi config set {key} <value>`")
             return ()
         try:
             items = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             items = None
         if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
             self.fail(key, value, "must be a list of strings")
@@ -241,11 +389,19 @@ class _Reader:
         if len(items) < min_items:
             self.fail(key, items, f"must list at least {min_items} item(s)")
         for item in items:
-            if not check(item):
+            problem = text_problem(item)
+            if problem:
+                self.fail(key, item, problem)
+            elif not check(item):
                 self.fail(key, item, accepted)
-        for item in sorted({item for item in items if items.count(item) > 1}):
+        for item in sorted(item for item, count in collections.Counter(items).items() if count > 1):
             self.fail(key, item, "is listed more than once")
         return tuple(items)
+
+
+def _did_you_mean(value: str, candidates: Any, count: int = 1) -> str:
+    close = difflib.get_close_matches(value, list(candidates), n=count)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
 def _is_cidr(value: str) -> bool:
@@ -263,7 +419,85 @@ def _vpc_cidr_fits(value: str) -> bool:
     if not _is_cidr(value):
         return False
     network = ipaddress.IPv4Network(value)
-    return network.is_private and VPC_PREFIX_RANGE[0] <= network.prefixlen <= VPC_PREFIX_RANGE[1]
+    return (any(network.subnet_of(block) for block in PRIVATE_RANGES)
+            and VPC_PREFIX_RANGE[0] <= network.prefixlen <= VPC_PREFIX_RANGE[1])
+
+
+def special_range(block: str, ranges: Mapping[str, ipaddress.IPv4Network]) -> str | None:
+    """The name of the range of `ranges` that holds all of `block`, or None."""
+    network = ipaddress.IPv4Network(block)
+    return next((name for name, special in ranges.items() if network.subnet_of(special)), None)
+
+
+def _public_space() -> list[ipaddress.IPv4Network]:
+    """Every address that may be a source on the internet: all of IPv4 less NOT_PUBLIC."""
+    space = [EVERYWHERE]
+    for hole in NOT_PUBLIC.values():
+        space = [part for block in space
+                 for part in (block.address_exclude(hole) if hole.subnet_of(block) else
+                              () if block.subnet_of(hole) else (block,))]
+    return space
+
+
+def covers_all_public_addresses(blocks: list[str]) -> bool:
+    """Whether the blocks together admit every public address (0.0.0.0/1 + 128.0.0.0/1 does)."""
+    union = list(ipaddress.collapse_addresses(ipaddress.IPv4Network(block) for block in blocks))
+    for public in _public_space():
+        if not any(public.subnet_of(block) for block in union) and sum(
+            block.num_addresses for block in union if block.subnet_of(public)
+        ) < public.num_addresses:
+            return False
+    return True
+
+
+def _check_cidr_list(read: "_Reader", key: str, blocks: tuple[str, ...], refused: Mapping[str, ipaddress.IPv4Network],
+                     why: str) -> None:
+    """Rules for a list of source blocks: none inside a `refused` range, none inside another listed
+    block, and "everyone" written only as 0.0.0.0/0."""
+    valid = [block for block in dict.fromkeys(blocks) if _is_cidr(block) and text_problem(block) is None]
+    for block in valid:
+        name = special_range(block, refused)
+        if name:
+            read.fail(key, block, f"is a {name} range: {why}")
+    valid = [block for block in valid if not special_range(block, refused)]
+    for block in valid:
+        wider = next((other for other in valid if other != block
+                      and ipaddress.IPv4Network(block).subnet_of(ipaddress.IPv4Network(other))), None)
+        if wider:
+            read.fail(key, block, f"lies within {wider}, listed too; list each network once")
+    if read.ok(key) and blocks != (str(EVERYWHERE),) and valid and covers_all_public_addresses(valid):
+        read.fail(key, list(blocks),
+                  "together these blocks admit every public address: write [\"0.0.0.0/0\"] if that is "
+                  "meant, so reviewers and policies see it, or list only the networks that need access")
+
+
+def instance_architecture(instance_type: str) -> str | None:
+    """amd64 or arm64 from an EC2 instance type's name, or None when the name does not say.
+
+    AWS names a type family, generation, attributes, '.', size; the attribute "g" marks AWS
+    Graviton (m7g, c6gn, r7gd, is4gen, g5g), a1 is the first Graviton, and mac2 (not mac1) is
+    Apple silicon. Everything else AWS names this way is x86_64 (Intel or AMD)."""
+    parts = _INSTANCE_TYPE_PARTS.fullmatch(instance_type)
+    if not parts:
+        return None
+    family, generation, attributes = parts["family"], parts["generation"], parts["attributes"]
+    if family == "a" or (family == "mac" and generation != "1") or "g" in attributes:
+        return "arm64"
+    return "amd64"
+
+
+def instance_vcpus_at_most(instance_type: str) -> int | None:
+    """The most vCPUs the type's size can stand for, or None (metal, or an unknown name).
+
+    AWS sizes count in xlarge = 4 vCPUs (2xlarge 8, 24xlarge 96), large = 2, and every smaller
+    size has at most 2. An upper bound: real types may have fewer (t2.small has 1)."""
+    size = instance_type.rpartition(".")[2]
+    if size in ("nano", "micro", "small", "medium", "large"):
+        return 2
+    match = _INSTANCE_SIZE.fullmatch(size)
+    if not match:
+        return None
+    return 4 * int(match["times"] or 1)
 
 
 def cpu_millicores(quantity: str) -> Decimal | None:
@@ -312,18 +546,29 @@ def default_repository_name(stack: str, app_name: str) -> str:
 
 def parse(
     raw: Mapping[str, str | None], region: str | None, stack: str, today: datetime.date | None = None,
+    *, secret_keys: frozenset[str] = frozenset(),
 ) -> StackSettings:
     """Builds validated settings from raw config values (keys without the project prefix).
 
-    `today` (UTC) decides which Kubernetes versions EKS still supports."""
-    read = _Reader({f"{PROJECT}:{name}": value for name, value in raw.items()} | {"aws:region": region})
+    `raw` may hold every key of the project's namespace the stack has: one that Pulumi.yaml does
+    not declare is a typo and refused. `today` (UTC) decides which Kubernetes versions EKS still
+    supports. `secret_keys` names the keys set with `pulumi config set --secret`: their values are
+    never shown in a problem, and the declared ones are kept in `StackSettings.secret_keys`."""
+    read = _Reader({f"{PROJECT}:{name}": value for name, value in raw.items()} | {"aws:region": region},
+                   frozenset(f"{PROJECT}:{name}" for name in secret_keys))
 
     def key(name: str) -> str:
         return f"{PROJECT}:{name}"
 
+    for name in sorted(set(raw) - set(CONFIG_KEYS)):
+        close = difflib.get_close_matches(name, CONFIG_KEYS, n=1)
+        read.fail(key(name), raw[name],
+                  f"is not a key of this project (Pulumi.yaml declares every key); did you mean {key(close[0])}?"
+                  if close else "is not a key of this project (Pulumi.yaml declares every key)")
+
     region_value = read.string(
-        "aws:region", lambda v: re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", v) is not None,
-        "must be an AWS region such as us-east-1",
+        "aws:region", lambda v: v in AWS_REGIONS,
+        lambda v: f"must be an AWS region such as us-east-1{_did_you_mean(v, AWS_REGIONS, 2)}",
     )
     app_name = read.matching(
         key("appName"), _DNS_LABEL,
@@ -344,13 +589,18 @@ def parse(
     version_problems, version_warnings = eks_versions.check(
         kubernetes_version, today or eks_versions.utc_today(),
         upgrade_policy if upgrade_policy in eks_versions.SUPPORT_TYPES else None,
-    )
+    ) if read.ok(key("kubernetesVersion")) else ([], [])
     for problem in version_problems:
         read.fail(key("kubernetesVersion"), kubernetes_version, problem)
     vpc_cidr = read.string(
         key("vpcCidr"), _vpc_cidr_fits,
-        f"must be a private IPv4 CIDR block from /{VPC_PREFIX_RANGE[0]} to /{VPC_PREFIX_RANGE[1]}",
+        f"must be a private IPv4 CIDR block from /{VPC_PREFIX_RANGE[0]} to /{VPC_PREFIX_RANGE[1]} "
+        f"within {', '.join(map(str, PRIVATE_RANGES))} (RFC 1918)",
     )
+    if read.ok(key("vpcCidr")) and ipaddress.IPv4Network(vpc_cidr).overlaps(DOCKER_BRIDGE):
+        read.fail(key("vpcCidr"), vpc_cidr,
+                  f"overlaps {DOCKER_BRIDGE}, Docker's default bridge: a machine running Docker (the CI "
+                  "runner, a laptop on the VPN) sends packets for it to its own bridge; choose another block")
     az_count = read.integer(key("availabilityZoneCount"), *AVAILABILITY_ZONE_RANGE)
     nat_strategy = read.choice(key("natGatewayStrategy"), NAT_GATEWAY_STRATEGIES)
     node_subnets = read.choice(key("nodeSubnets"), NODE_SUBNET_KINDS)
@@ -365,11 +615,20 @@ def parse(
         "must be an EC2 instance type such as t3.medium", min_items=1,
     )
     ami_type = read.choice(key("nodeAmiType"), AMI_ARCHITECTURES)
+    if read.ok(key("nodeAmiType"), key("nodeInstanceTypes")):
+        # A managed node group runs one AMI on every type it lists: a type of the other
+        # architecture would be launched and never become Ready.
+        for instance_type in instance_types:
+            architecture = instance_architecture(instance_type)
+            if architecture and architecture != AMI_ARCHITECTURES[ami_type]:
+                read.fail(key("nodeInstanceTypes"), instance_type,
+                          f"is an {architecture} type, but nodeAmiType {ami_type} runs on "
+                          f"{AMI_ARCHITECTURES[ami_type]} only; list types of one architecture, the AMI's")
     disk_size = read.integer(key("nodeDiskSizeGib"), 20, 16384)
     min_size = read.integer(key("nodeMinSize"), 1, 100)
     desired_size = read.integer(key("nodeDesiredSize"), 1, 100)
     max_size = read.integer(key("nodeMaxSize"), 1, 100)
-    if not min_size <= desired_size <= max_size:
+    if read.ok(key("nodeMinSize"), key("nodeDesiredSize"), key("nodeMaxSize")) and not min_size <= desired_size <= max_size:
         read.problems.append(
             f"{key('nodeMinSize')}/{key('nodeDesiredSize')}/{key('nodeMaxSize')} = "
             f"{min_size}/{desired_size}/{max_size}: must satisfy min <= desired <= max"
@@ -378,6 +637,8 @@ def parse(
         key("apiPublicAccessCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24",
         min_items=1,
     )
+    _check_cidr_list(read, key("apiPublicAccessCidrs"), api_cidrs, NOT_PUBLIC,
+                     "the cluster's public endpoint only ever sees internet addresses; list public blocks")
     principal_lists = {
         name: read.string_list(
             key(name), lambda v: _IAM_PRINCIPAL_ARN.fullmatch(v) is not None,
@@ -391,28 +652,34 @@ def parse(
         "must be empty (learnt from AWS) or the IAM user or role ARN that created the cluster",
     )
     log_retention = read.integer(key("controlPlaneLogRetentionDays"), 0, max(LOG_RETENTION_DAYS))
-    if log_retention not in LOG_RETENTION_DAYS and 0 <= log_retention <= max(LOG_RETENTION_DAYS):
+    if read.ok(key("controlPlaneLogRetentionDays")) and log_retention not in LOG_RETENTION_DAYS:
         read.fail(key("controlPlaneLogRetentionDays"), log_retention,
                   f"must be one of the periods CloudWatch Logs accepts: {', '.join(map(str, LOG_RETENTION_DAYS))}")
     namespace = read.matching(
         key("namespace"), _DNS_LABEL,
         "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters",
     )
+    if read.ok(key("namespace")) and (namespace in RESERVED_NAMESPACES or namespace.startswith(RESERVED_NAMESPACE_PREFIX)):
+        read.fail(key("namespace"), namespace,
+                  f"is kept by Kubernetes itself ({', '.join(RESERVED_NAMESPACES)} and {RESERVED_NAMESPACE_PREFIX}*): "
+                  "choose a namespace of the backend's own")
     replicas = read.integer(key("replicas"), 1, 100)
     node_port = read.integer(key("nodePort"), *NODE_PORT_RANGE)
     ingress_cidrs = read.string_list(
         key("nodePortIngressCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24"
     )
-    cpu_request = read.string(key("cpuRequest"), lambda v: cpu_millicores(v) is not None,
-                              "must be a CPU quantity such as 250m or 1")
-    cpu_limit = read.string(key("cpuLimit"), lambda v: cpu_millicores(v) is not None,
-                            "must be a CPU quantity such as 500m or 2")
-    memory_request = read.string(key("memoryRequest"), lambda v: memory_bytes(v) is not None,
-                                 "must be a memory quantity such as 128Mi or 1Gi")
-    memory_limit = read.string(key("memoryLimit"), lambda v: memory_bytes(v) is not None,
-                               "must be a memory quantity such as 256Mi or 1Gi")
+    # Private blocks are fine here: with nodes in private subnets, clients inside the VPC, a
+    # peered network or a VPN reach the nodePort by their private addresses.
+    _check_cidr_list(read, key("nodePortIngressCidrs"), ingress_cidrs, NEVER_A_SOURCE,
+                     "no client connects from it; list the networks the clients are in")
+    cpu_request = _quantity(read, key("cpuRequest"), cpu_millicores, CPU_REQUEST_MILLICORES, _show_cpu, "250m or 1")
+    cpu_limit = _quantity(read, key("cpuLimit"), cpu_millicores, CPU_LIMIT_MILLICORES, _show_cpu, "500m or 2")
+    memory_request = _quantity(read, key("memoryRequest"), memory_bytes, MEMORY_REQUEST_BYTES, _show_memory, "128Mi or 1Gi")
+    memory_limit = _quantity(read, key("memoryLimit"), memory_bytes, MEMORY_LIMIT_BYTES, _show_memory, "256Mi or 1Gi")
     _check_request_within_limit(read, "cpu", cpu_request, cpu_limit, cpu_millicores)
     _check_request_within_limit(read, "memory", memory_request, memory_limit, memory_bytes)
+    if read.ok(key("nodeInstanceTypes"), key("replicas"), key("nodeMaxSize"), key("cpuRequest")):
+        _check_pods_fit_the_node_group(read, instance_types, cpu_request, replicas, max_size)
     platform = read.choice(key("imagePlatform"), IMAGE_PLATFORMS)
     if ami_type in AMI_ARCHITECTURES and platform in IMAGE_PLATFORMS:
         if platform != f"linux/{AMI_ARCHITECTURES[ami_type]}":
@@ -425,7 +692,7 @@ def parse(
     protect = read.boolean(key("protectStatefulResources"))
     deletion_protection = read.boolean(key("clusterDeletionProtection"))
     kms_window = read.integer(key("kmsKeyDeletionWindowDays"), 7, 30)
-    backend_environment = _backend_environment(read)
+    backend_environment = _backend_environment(read, memory_limit if read.ok(key("memoryLimit")) else None)
 
     if read.problems:
         raise StackConfigError(read.problems)
@@ -468,33 +735,101 @@ def parse(
         backend_environment=backend_environment,
         warnings=tuple(f"{key('kubernetesVersion')} = {kubernetes_version!r}: {warning}"
                        for warning in version_warnings),
+        secret_keys=frozenset(secret_keys) & frozenset(CONFIG_KEYS),
     )
 
 
-def _backend_environment(read: _Reader) -> dict[str, str]:
+def _show_cpu(millicores: int) -> str:
+    return f"{millicores // 1000}" if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def _show_memory(size: int) -> str:
+    return f"{size // _GI}Gi" if size % _GI == 0 else f"{size // _MI}Mi"
+
+
+def _quantity(read: _Reader, key: str, amount: Callable[[str], Decimal | None], bounds: tuple[int, int],
+              show: Callable[[int], str], example: str) -> str:
+    low, high = bounds
+    what = "CPU" if amount is cpu_millicores else "memory"
+    value = read.string(key, lambda v: amount(v) is not None and low <= amount(v) <= high,
+                        f"must be a {what} quantity from {show(low)} to {show(high)}, such as {example}")
+    return value
+
+
+def _check_pods_fit_the_node_group(read: _Reader, instance_types: tuple[str, ...], cpu_request: str,
+                                   replicas: int, max_size: int) -> None:
+    """Refuses what the node group can never hold, counting generously: every node of the largest
+    listed size, all its vCPUs for this backend (the system pods and the kubelet's reserve take
+    some in truth). A stack that fails this leaves pods Pending forever."""
+    sizes = [instance_vcpus_at_most(instance_type) for instance_type in instance_types]
+    if not sizes or None in sizes:
+        return
+    largest = max(sizes) * 1000
+    requested = cpu_millicores(cpu_request)
+    if requested > largest:
+        read.fail(f"{PROJECT}:cpuRequest", cpu_request,
+                  f"no listed instance type has that much: the largest has at most {_show_cpu(largest)} vCPUs")
+    elif replicas * requested > max_size * largest:
+        read.problem(
+            (f"{PROJECT}:replicas", f"{PROJECT}:cpuRequest", f"{PROJECT}:nodeMaxSize"),
+            f"{replicas}/{cpu_request!r}/{max_size}",
+            f"{replicas} pods request {_show_cpu(int(replicas * requested))} CPU, more than {max_size} node(s) "
+            f"of at most {_show_cpu(largest)} vCPUs each can hold: lower replicas or cpuRequest, or raise nodeMaxSize",
+        )
+
+
+def _backend_environment(read: _Reader, memory_limit: str | None) -> dict[str, str]:
     """The backend keys as the container's environment, checked by the backend's own rules:
-    each value alone (so the problem names its key), then all together."""
+    each value alone (so the problem names its key), then the whole environment the container
+    gets, always: a key refused on its own is left out of it, as the backend's default."""
     environment = {}
     for name, variable in BACKEND_ENVIRONMENT.items():
         stack_key = f"{PROJECT}:{name}"
-        value = read.string(stack_key)
-        if not value:
+        value = read.string(
+            stack_key, lambda v: v != "",
+            "must not be empty (the backend would quietly use a default of its own); remove the key "
+            "from the stack to get the default Pulumi.yaml declares",
+        )
+        if not read.ok(stack_key):
+            continue
+        if name not in BACKEND_TEXT_KEYS and not _WHOLE_NUMBER.fullmatch(value):
+            # Pulumi.yaml declares it an integer; the backend would also take "2.5" or "2." for seconds.
+            read.fail(stack_key, value, "must be a whole number (Pulumi.yaml declares it an integer)")
             continue
         try:
             _backend_config.read_service_settings({variable: value})
         except _backend_config.ConfigError as exc:
             read.fail(stack_key, value, f"the backend refuses it: {exc}")
             continue
+        if variable == "UPSTREAM_URL" and urlsplit(value).port == 0:
+            # Nothing listens on port 0, and the NetworkPolicy would open the scheme's port instead.
+            read.fail(stack_key, value, "has port 0, which nothing listens on: give the upstream's port, "
+                                        "or none for the scheme's own")
+            continue
         environment[variable] = value
-    if len(environment) == len(BACKEND_ENVIRONMENT):
-        try:
-            _backend_config.read_service_settings(environment)
-        except _backend_config.ConfigError as exc:
-            involved = [f"{PROJECT}:{name}" for name, variable in BACKEND_ENVIRONMENT.items()
-                        if variable in str(exc)]
-            involved = involved or [f"{PROJECT}:{name}" for name in BACKEND_ENVIRONMENT]
-            read.problems.append(f"{'/'.join(involved)}: the backend refuses them together: {exc}")
+    try:
+        server, _ = _backend_config.read_service_settings(environment)
+    except _backend_config.ConfigError as exc:
+        involved = [f"{PROJECT}:{name}" for name, variable in BACKEND_ENVIRONMENT.items()
+                    if variable in str(exc)]
+        involved = involved or [f"{PROJECT}:{name}" for name in BACKEND_ENVIRONMENT]
+        read.problems.append(f"{'/'.join(involved)}: the backend refuses them together: {exc}")
+        return environment
+    if memory_limit is not None and read.ok(f"{PROJECT}:backendWorkers", f"{PROJECT}:backendThreadsPerWorker"):
+        needed = (server.workers + 1) * BACKEND_PROCESS_BYTES + server.workers * server.threads * BACKEND_THREAD_BYTES
+        if memory_bytes(memory_limit) < needed:
+            read.problem(
+                (f"{PROJECT}:backendWorkers", f"{PROJECT}:backendThreadsPerWorker", f"{PROJECT}:memoryLimit"),
+                f"{server.workers}/{server.threads}/{memory_limit!r}",
+                f"{server.workers} workers and their master at ~{BACKEND_PROCESS_BYTES // _MI}Mi each, plus "
+                f"{BACKEND_THREAD_BYTES // _MI}Mi per thread, need {_show_memory_up(needed)}: the kernel would kill "
+                "workers as they start; lower backendWorkers or raise memoryLimit",
+            )
     return environment
+
+
+def _show_memory_up(size: int) -> str:
+    return f"{-(-size // _MI)}Mi"
 
 
 def access_entry_key(principal_arn: str) -> str:
@@ -525,8 +860,9 @@ def _check_one_entry_per_principal(read: _Reader, principal_lists: Mapping[str, 
 
 
 def _check_request_within_limit(read: _Reader, what: str, request: str, limit: str, amount) -> None:
-    requested, limited = amount(request or ""), amount(limit or "")
-    if requested is not None and limited is not None and requested > limited:
+    if not read.ok(f"{PROJECT}:{what}Request", f"{PROJECT}:{what}Limit"):
+        return
+    if amount(request) > amount(limit):
         read.problems.append(
             f"{PROJECT}:{what}Request = {request!r}: must not exceed {PROJECT}:{what}Limit ({limit!r})"
         )
@@ -544,11 +880,28 @@ CONFIG_KEYS = (
 )
 
 
+def stack_config_keys() -> set[str]:
+    """Every key of this project's namespace the program was handed, declared or not.
+
+    The language host hands the whole config over before the program starts: it reads the
+    PULUMI_CONFIG environment variable and stores it with `pulumi.runtime.set_all_config`, whose
+    map is `pulumi.runtime.config.CONFIG` (the offline harness sets the same map). A host that
+    only set the environment variable is read directly, as `pulumi.runtime.get_config` does."""
+    prefix = f"{PROJECT}:"
+    handed = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return {full_key[len(prefix):] for full_key in handed if full_key.startswith(prefix)}
+
+
 def load() -> StackSettings:
-    """Reads the current stack's config (project keys and aws:region) and validates it."""
+    """Reads the current stack's config (project keys and aws:region) and validates it.
+
+    Which values are secret comes from the same place the values do: the language host passes
+    PULUMI_CONFIG_SECRET_KEYS to `set_all_config`, and `pulumi.runtime.is_config_secret` reads it."""
     config = pulumi.Config(PROJECT)
-    raw = {name: config.get(name) for name in CONFIG_KEYS}
-    settings = parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack())
+    names = set(CONFIG_KEYS) | stack_config_keys()
+    raw = {name: config.get(name) for name in sorted(names)}
+    secret_keys = frozenset(name for name in names if runtime_config.is_config_secret(config.full_key(name)))
+    settings = parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack(), secret_keys=secret_keys)
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     return settings

@@ -412,7 +412,10 @@ def test_prod_is_resilient_where_dev_is_cheap(dev, prod):
 @pytest.mark.parametrize(
     ("key", "value"),
     [("nodePort", 99999), ("replicas", 0), ("vpcCidr", "10.0.0.0/33"), ("kubernetesVersion", "1.10"),
-     ("adminPrincipalArns", ["not-an-arn"]), ("cpuLimit", "lots")],
+     ("adminPrincipalArns", ["not-an-arn"]), ("cpuLimit", "lots"),
+     # A key Pulumi.yaml does not declare reaches the program only through the runtime's config map.
+     ("replica", 3), ("memoryLimit", "1"), ("namespace", "kube-system"), ("nodeInstanceTypes", ["m7g.large"]),
+     ("apiPublicAccessCidrs", ["0.0.0.0/1", "128.0.0.0/1"]), ("logLevel", ""), ("appName", "backend\n")],
 )
 def test_an_invalid_stack_stops_the_program_before_any_resource_is_registered(key, value):
     with pytest.raises(harness.ProgramFailed) as caught:
