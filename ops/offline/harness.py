@@ -17,6 +17,8 @@ unknown argument, or waiting on a resource yet to be created, is not made. `depl
 resource types that already exist unchanged from an earlier `up` (a preview of a deployed stack):
 they answer with the up-mode fakes. Where the program passed an unknown on, a registration's
 inputs hold UNKNOWN (`Registration.unknown_inputs` lists the paths), as the policy SDK sees it.
+Secrets arrive in a registration's inputs as plain values; `Registration.secret_inputs` lists the
+paths the program sent as secrets, which the engine would store encrypted.
 """
 
 from __future__ import annotations
@@ -85,6 +87,10 @@ class Registration:
     pending: bool = False
     """In a preview, the resource is yet to be created or changed: `outputs` is the provider's plan
     (UNKNOWN for what only `up` computes), not a state the cloud holds."""
+    secret_inputs: set[str] = field(default_factory=set)
+    """Paths of the inputs the program sent as secrets (e.g. `registry.password`): `inputs` holds
+    their plain values, so this is what tells a secret from a value the engine would store and
+    show in the clear."""
 
     @property
     def unknown_inputs(self) -> set[str]:
@@ -102,6 +108,20 @@ def unknown_paths(value: Any, path: str = "") -> Iterator[str]:
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
             yield from unknown_paths(item, f"{path}[{index}]")
+
+
+def secret_paths(value: Any, path: str = "") -> Iterator[str]:
+    """Paths of the engine-signed secrets in a serialized property value, as `unknown_paths` names
+    them; the secret's own value is not searched (a secret inside a secret adds nothing)."""
+    if isinstance(value, dict):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            yield path
+            return
+        for key, item in value.items():
+            yield from secret_paths(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from secret_paths(item, f"{path}[{index}]")
 
 
 def _marked(value: Any) -> Any:
@@ -362,6 +382,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 remote=request.remote,
                 protect=request.protect,
                 inputs=_unwrap_secrets(plain),
+                secret_inputs=set(secret_paths(plain)),
                 outputs=_marked(registered.state),
                 property_dependencies={
                     key: list(dependencies.urns) for key, dependencies in request.propertyDependencies.items()
