@@ -37,6 +37,28 @@ def test_the_same_sources_give_the_same_tag(context):
     assert tag(context) == tag(context)
 
 
+def test_the_tag_does_not_depend_on_the_order_the_file_system_lists_files(context, monkeypatch):
+    # Directory order differs between file systems and checkouts: the same files in another
+    # listing order are the same build context.
+    (context / "backend" / "a.py").write_text("a = 1\n")
+    (context / "backend" / "z.py").write_text("z = 1\n")
+    listed_order = tag(context)
+    listing = Path.rglob
+    monkeypatch.setattr(Path, "rglob", lambda self, pattern: reversed(list(listing(self, pattern))))
+    assert tag(context) == listed_order
+
+
+def test_the_files_sent_are_listed_in_sorted_order(context, monkeypatch):
+    listing = Path.rglob
+    monkeypatch.setattr(Path, "rglob", lambda self, pattern: reversed(sorted(listing(self, pattern))))
+    assert sent_files(context) == [".dockerignore", "Dockerfile", "backend/app.py", "requirements.txt"]
+
+
+def test_the_order_build_arguments_are_given_in_does_not_change_the_tag(context):
+    forward = {"A_ARG": "1", "B_ARG": "2"}
+    assert tag(context, build_args=forward) == tag(context, build_args=dict(reversed(forward.items())))
+
+
 def test_a_changed_source_file_gives_a_new_tag(context):
     before = tag(context)
     (context / "backend" / "app.py").write_text("print('changed')\n")
