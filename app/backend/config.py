@@ -6,6 +6,7 @@ what is accepted, instead of surfacing later as a confusing runtime failure.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -17,7 +18,6 @@ T = TypeVar("T")
 
 DEFAULT_UPSTREAM_URL = "https://hn.algolia.com/api/v1/search"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-WORKER_CONNECTIONS_PER_THREAD = 5
 
 
 # Whole values only, ASCII digits only: int() and float() alone would also take " 3", "3\n",
@@ -117,6 +117,9 @@ class Settings:
     # After a failed fetch a topic is answered from what is known (stale answer or the same
     # error) for this long, instead of every request waiting out another upstream failure.
     upstream_failure_backoff: float = 5.0
+    # An answer (inflated, if it came compressed) larger than this is refused: Algolia's are
+    # tens of KB, and whatever is accepted is parsed in memory and cached in every worker.
+    upstream_max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
 
     @classmethod
@@ -142,50 +145,60 @@ class Settings:
             cache_max_topics=_int(env, "CACHE_MAX_TOPICS", cls.cache_max_topics, 1, 1_000_000),
             upstream_failure_backoff=_seconds(env, "UPSTREAM_FAILURE_BACKOFF_SECONDS",
                                               cls.upstream_failure_backoff, 0, 3_600),
+            upstream_max_body_bytes=_int(env, "UPSTREAM_MAX_BODY_BYTES", cls.upstream_max_body_bytes,
+                                         1_024, 67_108_864),
             log_level=_log_level_from(env, cls.log_level),
         )
 
     @property
     def upstream_worst_case_seconds(self) -> float:
-        """Longest one upstream fetch can take, retries and their backoff included."""
+        """Longest one upstream fetch can take, retries and their backoff included: the fetch's
+        deadline (upstream.py ends it there however slowly the bytes arrive)."""
         attempts = self.upstream_retries + 1
         return attempts * (self.upstream_connect_timeout + self.upstream_read_timeout) + attempts
 
 
+def _ip_address(raw: str) -> str:
+    return str(ipaddress.ip_address(raw))  # ValueError for anything but an IPv4/IPv6 literal
+
+
 @dataclass(frozen=True)
 class ServerSettings:
-    """What gunicorn needs; read by gunicorn.conf.py in the master process."""
+    """What the HTTP server needs (granian, started by backend/serve.py before any worker)."""
 
     port: int = 8080
+    # Probes and metrics: a listener of their own, so they answer whatever the public port is
+    # doing (a flood, slow clients). Not exposed by the Service.
+    admin_port: int = 8081
+    listen_address: str = "0.0.0.0"
     workers: int = 2
-    threads: int = 8
-    # Must exceed the slowest legitimate request (an upstream fetch with its retries).
-    timeout: int = 30
-    # Below Kubernetes' default 30 s terminationGracePeriodSeconds, so in-flight requests
-    # finish before the kubelet escalates to SIGKILL.
+    # Python threads per worker: each request runs on one, and a request waiting on the
+    # upstream holds one. 32 absorb 16 concurrent 2 s upstream waits without stalling hits
+    # (8 do not: measured in bench/bench_app.py).
+    threads: int = 32
+    # A client has this long to send a request's headers (and an idle kept-alive connection is
+    # closed after it): a slow client costs a socket for this long at most, never a thread.
+    header_read_timeout: float = 10.0
+    # On SIGTERM, in-flight requests get this long (below Kubernetes' default 30 s grace period).
     graceful_timeout: int = 20
-    keepalive: int = 5
-    # Open connections one worker takes; beyond it, new ones wait in the listen backlog for
-    # a worker with room. Uncapped, the first worker to wake accepts most of a burst of new
-    # connections (52 of 64 measured) and answers them all on one core while the other
-    # worker idles. Scales with the threads unless set.
-    worker_connections: int = WORKER_CONNECTIONS_PER_THREAD * 8
     log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "ServerSettings":
         env = os.environ if env is None else env
-        threads = _int(env, "GUNICORN_THREADS", cls.threads, 1, 256)
+        port = _int(env, "PORT", cls.port, 1, 65_535)
+        admin_port = _int(env, "ADMIN_PORT", cls.admin_port, 1, 65_535)
+        if admin_port == port:
+            raise ConfigError(f"ADMIN_PORT={admin_port} is invalid: expected a port other than PORT ({port})")
         return cls(
-            port=_int(env, "PORT", cls.port, 1, 65_535),
+            port=port,
+            admin_port=admin_port,
+            listen_address=_read(env, "LISTEN_ADDRESS", cls.listen_address, _ip_address,
+                                 "an IPv4 or IPv6 address"),
             workers=_int(env, "WEB_CONCURRENCY", cls.workers, 1, 64),
-            threads=threads,
-            # gthread keeps at most (connections - threads) idle keep-alive connections.
-            worker_connections=_int(env, "GUNICORN_WORKER_CONNECTIONS",
-                                    WORKER_CONNECTIONS_PER_THREAD * threads, threads + 1, 100_000),
-            timeout=_int(env, "GUNICORN_TIMEOUT", cls.timeout, 1, 3_600),
-            graceful_timeout=_int(env, "GUNICORN_GRACEFUL_TIMEOUT", cls.graceful_timeout, 1, 3_600),
-            keepalive=_int(env, "GUNICORN_KEEPALIVE", cls.keepalive, 0, 600),
+            threads=_int(env, "WORKER_THREADS", cls.threads, 1, 256),
+            header_read_timeout=_seconds(env, "HEADER_READ_TIMEOUT_SECONDS", cls.header_read_timeout, 0.5, 300),
+            graceful_timeout=_int(env, "GRACEFUL_TIMEOUT_SECONDS", cls.graceful_timeout, 1, 3_600),
             log_level=_log_level_from(env, cls.log_level),
         )
 
@@ -197,11 +210,11 @@ def read_service_settings(env: Mapping[str, str] | None = None) -> tuple[ServerS
     Deployment, so a stack the service would refuse is refused before anything is deployed.
     """
     server, app = ServerSettings.from_env(env), Settings.from_env(env)
-    if server.timeout <= app.upstream_worst_case_seconds:
+    if server.graceful_timeout <= app.upstream_worst_case_seconds:
         raise ConfigError(
-            f"GUNICORN_TIMEOUT={server.timeout} must exceed the slowest upstream fetch "
-            f"({app.upstream_worst_case_seconds:g} s: UPSTREAM_RETRIES + 1 attempts of "
+            f"GRACEFUL_TIMEOUT_SECONDS={server.graceful_timeout} must exceed the slowest upstream "
+            f"fetch ({app.upstream_worst_case_seconds:g} s: UPSTREAM_RETRIES + 1 attempts of "
             "UPSTREAM_CONNECT_TIMEOUT_SECONDS + UPSTREAM_READ_TIMEOUT_SECONDS, and the backoff "
-            "between them), or workers are killed mid-request"
+            "between them), or a shutdown cuts requests off mid-fetch"
         )
     return server, app
