@@ -443,3 +443,37 @@ def test_evaluating_the_same_stack_twice_declares_the_same_resources_with_the_sa
 
     assert declared(again) == declared(dev)
 
+
+
+def test_every_resource_keeps_its_urn_so_an_existing_stack_replaces_nothing():
+    # A URN is a resource's identity in state: a renamed resource or a new parent is a delete
+    # and a create (for the cluster, a new cluster). Changing one here must be deliberate.
+    evaluation = evaluate_stack("dev", {PREFIX + "nodePortIngressCidrs": ["203.0.113.0/24"]})
+    assert sorted("::".join(r.urn.split("::")[2:]) for r in evaluation.registrations) == [
+        "backend-on-eks:index:Cluster$aws:cloudwatch/logGroup:LogGroup::cluster-control-plane-logs",
+        "backend-on-eks:index:Cluster$aws:ec2/launchTemplate:LaunchTemplate::cluster-node-template",
+        "backend-on-eks:index:Cluster$aws:iam/role:Role::cluster-node-role",
+        "backend-on-eks:index:Cluster$aws:iam/rolePolicyAttachment:RolePolicyAttachment::cluster-node-AmazonEC2ContainerRegistryReadOnly",
+        "backend-on-eks:index:Cluster$aws:iam/rolePolicyAttachment:RolePolicyAttachment::cluster-node-AmazonEKSWorkerNodePolicy",
+        "backend-on-eks:index:Cluster$aws:iam/rolePolicyAttachment:RolePolicyAttachment::cluster-node-AmazonEKS_CNI_Policy",
+        "backend-on-eks:index:Cluster$aws:kms/key:Key::cluster-secrets-key",
+        "backend-on-eks:index:Cluster$eks:index:Cluster::cluster-eks",
+        "backend-on-eks:index:Cluster$eks:index:ManagedNodeGroup::cluster-nodes",
+        "backend-on-eks:index:Image$docker:index/image:Image::image-image",
+        "backend-on-eks:index:Network$awsx:ec2:Vpc::network-vpc",
+        "backend-on-eks:index:NodePortAccess$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::nodeport-access-203.0.113.0-24",
+        "backend-on-eks:index:Registry$aws:ecr/lifecyclePolicy:LifecyclePolicy::registry-lifecycle",
+        "backend-on-eks:index:Registry$aws:ecr/repository:Repository::registry-repository",
+        "backend-on-eks:index:Workload$kubernetes:apps/v1:Deployment::workload-deployment",
+        "backend-on-eks:index:Workload$kubernetes:core/v1:Namespace::workload-namespace",
+        "backend-on-eks:index:Workload$kubernetes:core/v1:Service::workload-service",
+        "backend-on-eks:index:Workload$kubernetes:networking.k8s.io/v1:NetworkPolicy::workload-network-policy",
+        "backend-on-eks:index:Workload$kubernetes:policy/v1:PodDisruptionBudget::workload-pdb",
+        "backend-on-eks:index:Workload$pulumi:providers:kubernetes::workload-provider",
+        "pulumi:pulumi:Stack$backend-on-eks:index:Cluster::cluster",
+        "pulumi:pulumi:Stack$backend-on-eks:index:Image::image",
+        "pulumi:pulumi:Stack$backend-on-eks:index:Network::network",
+        "pulumi:pulumi:Stack$backend-on-eks:index:NodePortAccess::nodeport-access",
+        "pulumi:pulumi:Stack$backend-on-eks:index:Registry::registry",
+        "pulumi:pulumi:Stack$backend-on-eks:index:Workload::workload",
+    ]

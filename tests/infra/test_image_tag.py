@@ -8,6 +8,7 @@ mode under another umask) makes one commit two images.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -15,8 +16,10 @@ import pytest
 
 from components.image import content_tag, sent_files
 from ops.offline import harness
+from ops.offline.stacks import evaluate_stack
 
 PLATFORM = "linux/amd64"
+GOLDEN_TAG = "24df891eaf3d2d83"
 
 
 @pytest.fixture
@@ -175,3 +178,38 @@ def test_the_files_sent_from_app_are_exactly_what_the_image_runs():
         if f.startswith("app/backend/") or f in ("app/requirements.txt", "app/gunicorn.conf.py")
     )
     assert sent_files(harness.PROJECT_DIR / "app") == expected
+
+
+def test_a_changed_symlink_target_gives_a_new_tag(context):
+    # docker sends a symlink as a link: its target is what the image gets, not the file's bytes.
+    (context / "backend" / "other.py").write_text("print('other')\n")
+    (context / "backend" / "current.py").symlink_to("app.py")
+    before = tag(context)
+    (context / "backend" / "current.py").unlink()
+    (context / "backend" / "current.py").symlink_to("other.py")
+    assert tag(context) != before
+
+
+def test_a_pattern_docker_cannot_read_stops_the_program_naming_it(context):
+    (context / ".dockerignore").write_text("backend/[\n")
+    with pytest.raises(ValueError, match=r"\.dockerignore: docker cannot read the pattern 'backend/\['"):
+        sent_files(context)
+
+
+def test_the_tag_of_a_known_context_never_changes_silently(context):
+    # ECR holds images under these tags: a change to what or how the tag hashes must change every
+    # tag (components/image.py's _TAG_SCHEME), never give an old tag to new content. Update this
+    # value only together with the scheme.
+    assert tag(context) == GOLDEN_TAG
+
+
+def test_an_absolute_build_context_is_refused(tmp_path):
+    # An absolute path is stored in state and differs in every checkout: every run would rebuild.
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    copy = tmp_path / "project"
+    shutil.copytree(harness.PROJECT_DIR, copy, ignore=shutil.ignore_patterns(".git", ".venv*", "mutants", "tests"))
+    source = (copy / "__main__.py").read_text()
+    assert 'APP_CONTEXT = "app"' in source
+    (copy / "__main__.py").write_text(source.replace('APP_CONTEXT = "app"', f'APP_CONTEXT = {str(tmp_path)!r}'))
+    with pytest.raises(harness.ProgramFailed, match="must be relative to the project directory"):
+        evaluate_stack("dev", project_dir=copy)
