@@ -108,9 +108,8 @@ CPU_REQUEST_MILLICORES = (10, 64_000)
 CPU_LIMIT_MILLICORES = (100, 64_000)
 MEMORY_REQUEST_BYTES = (32 * _MI, 256 * _GI)
 MEMORY_LIMIT_BYTES = (64 * _MI, 256 * _GI)
-# What one gunicorn process holds resident once the backend is imported (measured ~40 MB per
-# worker), and an allowance per thread for the stack pages it touches and one in-flight upstream
-# answer. The master counts as one more process: a pod's memory limit must hold them all, or the
+# What one server process holds resident once the backend is imported (~40 MB per worker), and an allowance per thread for the stack pages it touches and one in-flight upstream
+# answer. The main process counts as one more: a pod's memory limit must hold them all, or the
 # kernel kills a worker as soon as they have all started.
 BACKEND_PROCESS_BYTES = 40 * _MI
 BACKEND_THREAD_BYTES = 1 * _MI
@@ -158,7 +157,7 @@ _SHOWN_LENGTH = 100
 # container. The backend's own defaults are the declared defaults in Pulumi.yaml.
 BACKEND_ENVIRONMENT = {
     "backendWorkers": "WEB_CONCURRENCY",
-    "backendThreadsPerWorker": "GUNICORN_THREADS",
+    "backendThreadsPerWorker": "WORKER_THREADS",
     "upstreamUrl": "UPSTREAM_URL",
     "upstreamConnectTimeoutSeconds": "UPSTREAM_CONNECT_TIMEOUT_SECONDS",
     "upstreamReadTimeoutSeconds": "UPSTREAM_READ_TIMEOUT_SECONDS",
@@ -821,7 +820,7 @@ def _backend_environment(read: _Reader, memory_limit: str | None) -> dict[str, s
             read.problem(
                 (f"{PROJECT}:backendWorkers", f"{PROJECT}:backendThreadsPerWorker", f"{PROJECT}:memoryLimit"),
                 f"{server.workers}/{server.threads}/{memory_limit!r}",
-                f"{server.workers} workers and their master at ~{BACKEND_PROCESS_BYTES // _MI}Mi each, plus "
+                f"{server.workers} workers and the main process at ~{BACKEND_PROCESS_BYTES // _MI}Mi each, plus "
                 f"{BACKEND_THREAD_BYTES // _MI}Mi per thread, need {_show_memory_up(needed)}: the kernel would kill "
                 "workers as they start; lower backendWorkers or raise memoryLimit",
             )

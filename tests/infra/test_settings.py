@@ -96,7 +96,7 @@ def test_declared_defaults_alone_form_a_valid_configuration():
         ("ecrKeepImages", 0, "whole number from 1 to 1000"),
         ("kmsKeyDeletionWindowDays", 3, "whole number from 7 to 30"),
         ("backendWorkers", 0, "WEB_CONCURRENCY='0' is invalid: expected an integer from 1 to 64"),
-        ("backendThreadsPerWorker", 300, "GUNICORN_THREADS='300' is invalid: expected an integer from 1 to 256"),
+        ("backendThreadsPerWorker", 300, "WORKER_THREADS='300' is invalid: expected an integer from 1 to 256"),
         ("upstreamUrl", "ftp://hn.algolia.com/api/v1/search", "expected an http:// or https:// URL with a host"),
         ("upstreamUrl", "https://hn.algolia.com:99999/api", "expected an http:// or https:// URL with a host"),
         ("upstreamConnectTimeoutSeconds", 0, "expected a number of seconds from 0.01 to 60"),
@@ -189,7 +189,7 @@ def test_the_declared_backend_defaults_are_the_backends_own_defaults():
 def test_every_backend_key_sets_its_environment_variable():
     overrides = {
         "backendWorkers": 3, "backendThreadsPerWorker": 4, "upstreamUrl": "http://search.internal:8081/v1",
-        "upstreamConnectTimeoutSeconds": 2, "upstreamReadTimeoutSeconds": 5, "cacheTtlSeconds": 120,
+        "upstreamConnectTimeoutSeconds": 2, "upstreamReadTimeoutSeconds": 3, "cacheTtlSeconds": 120,
         "cacheMaxTopics": 500, "logLevel": "WARNING",
     }
     raw, region = raw_config({PREFIX + key: value for key, value in overrides.items()})
@@ -200,13 +200,13 @@ def test_every_backend_key_sets_its_environment_variable():
 
 
 def test_timeouts_the_worker_timeout_cannot_outlast_are_refused_naming_both_keys():
-    # Each is accepted alone; together three attempts take 3 x (5 + 5) s plus backoff,
-    # more than the 30 s gunicorn gives a request before killing its worker.
-    problems = problems_for({PREFIX + "upstreamConnectTimeoutSeconds": 5, PREFIX + "upstreamReadTimeoutSeconds": 5})
+    # Each is accepted alone; together three attempts take 3 x (2 + 4) s plus backoff, more
+    # than the 20 s the server gives in-flight requests on shutdown (the backend's rule since granian).
+    problems = problems_for({PREFIX + "upstreamConnectTimeoutSeconds": 2, PREFIX + "upstreamReadTimeoutSeconds": 4})
     assert len(problems) == 1, problems
     assert problems[0].startswith(
         f"{PREFIX}upstreamConnectTimeoutSeconds/{PREFIX}upstreamReadTimeoutSeconds: the backend refuses them together: "
-        "GUNICORN_TIMEOUT=30 must exceed the slowest upstream fetch (33 s"
+        "GRACEFUL_TIMEOUT_SECONDS=20 must exceed the slowest upstream fetch (21 s"
     )
 
 

@@ -298,8 +298,8 @@ def test_load_reads_the_config_environment_variable_of_older_language_hosts(prog
 
 
 def test_the_backends_combined_rule_runs_even_when_a_backend_key_is_refused():
-    # 5 s + 5 s, three attempts: more than the worker timeout; logLevel "" used to skip this check.
-    problems = problems_for({"upstreamConnectTimeoutSeconds": "5", "upstreamReadTimeoutSeconds": "5", "logLevel": ""})
+    # 2 s + 4 s, three attempts: more than the shutdown grace; logLevel "" used to skip this check.
+    problems = problems_for({"upstreamConnectTimeoutSeconds": "2", "upstreamReadTimeoutSeconds": "4", "logLevel": ""})
     assert [problem.split(" ", 1)[0].rstrip(":") for problem in problems] == [
         f"{PREFIX}logLevel",
         f"{PREFIX}upstreamConnectTimeoutSeconds/{PREFIX}upstreamReadTimeoutSeconds",
@@ -309,8 +309,8 @@ def test_the_backends_combined_rule_runs_even_when_a_backend_key_is_refused():
 def test_more_workers_than_the_memory_limit_holds_are_refused_naming_all_three_keys():
     problems = problems_for({"backendWorkers": "64"})
     assert problems == [
-        f"{PREFIX}backendWorkers/{PREFIX}backendThreadsPerWorker/{PREFIX}memoryLimit = 64/8/'256Mi': "
-        "64 workers and their master at ~40Mi each, plus 1Mi per thread, need 3112Mi: the kernel would kill "
+        f"{PREFIX}backendWorkers/{PREFIX}backendThreadsPerWorker/{PREFIX}memoryLimit = 64/32/'256Mi': "
+        "64 workers and the main process at ~40Mi each, plus 1Mi per thread, need 4648Mi: the kernel would kill "
         "workers as they start; lower backendWorkers or raise memoryLimit"
     ]
 
@@ -322,7 +322,7 @@ def test_threads_count_against_the_memory_limit_too():
 
 
 def test_the_declared_backend_defaults_fit_the_declared_memory_limit():
-    # (2 + 1) x 40Mi + 16 x 1Mi = 136Mi within 256Mi: the defaults must not trip their own rule.
+    # (2 + 1) x 40Mi + 64 x 1Mi = 184Mi within 256Mi: the defaults must not trip their own rule.
     parsed_with({})
 
 
