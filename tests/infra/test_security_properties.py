@@ -56,8 +56,8 @@ def container(evaluation: harness.Evaluation) -> dict:
 
 
 def backend_server_settings(environment: dict[str, str]):
-    """The gunicorn settings the backend would read from this environment: its own config
-    module (app/backend/config.py, standard library only), not a copy of its defaults."""
+    """The server settings the backend would read from this environment: its own config module
+    (app/backend/config.py, standard library only), not a copy of its defaults."""
     path = harness.PROJECT_DIR / "app" / "backend" / "config.py"
     name = "backend_config_under_test"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -220,9 +220,10 @@ def test_the_pre_stop_hook_waits_five_seconds_for_kube_proxy_to_drop_the_pod(sta
     assert container(stack)["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "5"]}}}
 
 
-def test_the_grace_period_covers_the_pre_stop_wait_and_gunicorns_graceful_shutdown(stack):
-    # The kubelet counts the grace period from the preStop hook; gunicorn then gets SIGTERM and
-    # lets in-flight requests finish for its graceful timeout. Anything shorter kills them.
+def test_the_grace_period_covers_the_pre_stop_wait_and_the_servers_graceful_shutdown(stack):
+    # The kubelet counts the grace period from the start of the preStop hook; the server then gets
+    # SIGTERM and lets in-flight requests finish for its graceful timeout (app/backend/serve.py).
+    # A shorter grace period SIGKILLs them mid-request.
     environment = {variable["name"]: variable["value"] for variable in container(stack)["env"]}
     graceful_timeout = backend_server_settings(environment).graceful_timeout
     pre_stop = int(container(stack)["lifecycle"]["preStop"]["exec"]["command"][1])
