@@ -458,3 +458,65 @@ def test_the_backends_own_rules_that_settings_loads_take_whole_values_only(varia
     # parsers must match whole values: int(), float() and urlsplit() alone accept all of these.
     with pytest.raises(settings._backend_config.ConfigError):
         settings._backend_config.read_service_settings({variable: value})
+
+
+@pytest.mark.parametrize(("key", "value"), [("clusterName", "nextwork-eks-cluster"), ("clusterName", "A_1"),
+                                            ("repositoryName", "team/backend"), ("repositoryName", "a.b-c_d")])
+def test_a_pinned_physical_name_is_accepted(key, value):
+    parsed = parsed_with({key: value})
+    assert value in (parsed.cluster_name, parsed.repository_name)
+
+
+# The periods CloudWatch Logs' PutRetentionPolicy accepts, spelled out here as the specification.
+CLOUDWATCH_RETENTION_DAYS = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                             2557, 2922, 3288, 3653]
+
+
+@pytest.mark.parametrize("days", CLOUDWATCH_RETENTION_DAYS)
+def test_every_retention_period_cloudwatch_accepts_is_accepted_and_its_neighbour_is_not(days):
+    assert parsed_with({"controlPlaneLogRetentionDays": str(days)}).control_plane_log_retention_days == days
+    if days + 1 not in CLOUDWATCH_RETENTION_DAYS and days < 3653:
+        [problem] = problems_for({"controlPlaneLogRetentionDays": str(days + 1)})
+        assert "periods CloudWatch Logs accepts" in problem
+
+
+@pytest.mark.parametrize(("quantity", "size"), [("1", 1), ("1k", 1000), ("1M", 10**6), ("1G", 10**9), ("1T", 10**12),
+                                                ("1Ki", 1024), ("1Mi", 2**20), ("1Gi", 2**30), ("1Ti", 2**40),
+                                                ("0.5Gi", 2**29)])
+def test_memory_quantities_mean_what_kubernetes_means(quantity, size):
+    assert settings.memory_bytes(quantity) == size
+
+
+@pytest.mark.parametrize(("key", "value", "accepted"), [
+    ("cpuLimit", "64", True), ("cpuLimit", "64001m", False), ("memoryLimit", "256Gi", True),
+    ("memoryLimit", "257Gi", False), ("memoryRequest", "31Mi", False), ("memoryLimit", "63Mi", False),
+    ("cpuRequest", "9m", False), ("cpuLimit", "99m", False),
+])
+def test_the_quantity_bounds_are_exact(key, value, accepted):
+    raw, region = dev_raw()
+    raw = {**raw, key: value}
+    if accepted:
+        settings.parse(raw, region, "dev")
+    else:
+        [problem] = problems_for({key: value})
+        assert problem.startswith(f"{PREFIX}{key} = {value!r}: must be a ")
+
+
+@pytest.mark.parametrize(("instance_type", "vcpus"), [("t3.nano", 2), ("t3.medium", 2), ("m5.large", 2),
+                                                      ("m5.xlarge", 4), ("c6i.24xlarge", 96), ("m7g.metal", None),
+                                                      ("z1d.metal-6xl", None)])
+def test_the_most_vcpus_an_instance_size_can_have(instance_type, vcpus):
+    assert settings.instance_vcpus_at_most(instance_type) == vcpus
+
+
+def test_replicas_fit_a_node_group_of_larger_instances():
+    # 4 nodes of at most 4 vCPUs: 16 CPUs hold 32 pods of 500m, not 33.
+    stack = {"nodeInstanceTypes": as_list("t3.small", "m5.xlarge"), "nodeMaxSize": "4", "cpuRequest": "500m"}
+    parsed_with({**stack, "replicas": "32"})
+    [problem] = problems_for({**stack, "replicas": "33"})
+    assert "33 pods request 16500m CPU, more than 4 node(s) of at most 4 vCPUs each" in problem
+
+
+def test_this_network_is_never_an_api_source():
+    [problem] = problems_for({"apiPublicAccessCidrs": as_list("0.0.0.0/8")})
+    assert "is a 'this network' range" in problem
