@@ -20,6 +20,8 @@ from components.workload import Workload, WorkloadArgs
 # the build paths then mean the same in every checkout (an absolute one is stored in state).
 APP_CONTEXT = "app"
 CONTAINER_PORT = 8080
+# The backend's probes and metrics (app/backend/admin.py); never behind the Service.
+ADMIN_PORT = 8081
 
 config = settings.load()
 # What the program must learn from AWS before it declares anything: a wrong answer here would
@@ -83,6 +85,8 @@ workload = Workload("workload", WorkloadArgs(
     replicas=config.replicas,
     node_port=config.node_port,
     container_port=CONTAINER_PORT,
+    admin_port=ADMIN_PORT,
+    admin_sources=(config.vpc_cidr,),
     cpu_request=config.container_resources.cpu_request,
     cpu_limit=config.container_resources.cpu_limit,
     memory_request=config.container_resources.memory_request,

@@ -9,6 +9,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 CONTAINER_PORT_NAME = "http"
+# The backend's probes and metrics listen on a port of their own, answered by the server's main
+# process: a probe gets its answer whatever the public port is doing (held by slow clients, every
+# worker thread waiting on the upstream), so a busy pod is not restarted for being busy.
+ADMIN_PORT_NAME = "admin"
 # The image's non-root user (app/Dockerfile); numeric so the kubelet can enforce runAsNonRoot.
 RUN_AS_USER = 10001
 # Long enough for the load balancer path (kube-proxy on every node) to drop the pod before it
@@ -31,6 +35,9 @@ class WorkloadArgs:
     memory_request: str
     memory_limit: str
     container_port: int = 8080
+    admin_port: int = 8081
+    admin_sources: Sequence[str] = ()
+    """CIDR blocks that may reach the admin port besides the kubelet (the VPC, for a scraper)."""
     liveness_path: str = "/healthz"
     readiness_path: str = "/readyz"
     environment: Mapping[str, str] = field(default_factory=dict)
@@ -133,17 +140,31 @@ class Workload(pulumi.ComponentResource):
             opts=child,
         )
 
-        # Only what the backend needs: clients on its port, DNS, and HTTPS to the search API.
-        # The cluster component turns on the VPC CNI's policy agent, which enforces this.
+        # Only what the backend needs: clients on its public port, the admin port from inside the
+        # VPC only (the kubelet's probes come from the node; the Service never exposes it), DNS,
+        # and HTTPS to the search API. The cluster component turns on the VPC CNI's policy agent,
+        # which enforces this.
         k8s.networking.v1.NetworkPolicy(
             f"{name}-network-policy",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 policy_types=["Ingress", "Egress"],
-                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=args.container_port)],
-                )],
+                ingress=[
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=args.container_port)],
+                    ),
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        from_=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                            ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr),
+                        ) for cidr in args.admin_sources],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=args.admin_port)],
+                    ),
+                ] if args.admin_sources else [
+                    k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=args.container_port)],
+                    ),
+                ],
                 egress=[
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                         to=[k8s.networking.v1.NetworkPolicyPeerArgs(
@@ -179,7 +200,7 @@ class Workload(pulumi.ComponentResource):
     def _pod_spec(args: WorkloadArgs, selector: Mapping[str, str]) -> k8s.core.v1.PodSpecArgs:
         def probe(path: str, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(
-                http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=CONTAINER_PORT_NAME),
+                http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=ADMIN_PORT_NAME),
                 period_seconds=period,
                 timeout_seconds=2,
                 failure_threshold=failures,
@@ -196,7 +217,7 @@ class Workload(pulumi.ComponentResource):
                 match_label_keys=["pod-template-hash"],
             )
 
-        environment = {"PORT": str(args.container_port), **args.environment}
+        environment = {"PORT": str(args.container_port), "ADMIN_PORT": str(args.admin_port), **args.environment}
         return k8s.core.v1.PodSpecArgs(
             # The backend never calls the Kubernetes API.
             automount_service_account_token=False,
@@ -217,9 +238,12 @@ class Workload(pulumi.ComponentResource):
                 image=args.image,
                 # The reference is a digest: the node's cached copy is necessarily the same image.
                 image_pull_policy="IfNotPresent",
-                ports=[k8s.core.v1.ContainerPortArgs(
-                    name=CONTAINER_PORT_NAME, container_port=args.container_port, protocol="TCP"
-                )],
+                ports=[
+                    k8s.core.v1.ContainerPortArgs(
+                        name=CONTAINER_PORT_NAME, container_port=args.container_port, protocol="TCP"
+                    ),
+                    k8s.core.v1.ContainerPortArgs(name=ADMIN_PORT_NAME, container_port=args.admin_port, protocol="TCP"),
+                ],
                 env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(environment.items())],
                 startup_probe=probe(args.liveness_path, period=2, failures=30),
                 liveness_probe=probe(args.liveness_path, period=10, failures=3),
@@ -240,7 +264,7 @@ class Workload(pulumi.ComponentResource):
                     run_as_non_root=True,
                     capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
                 ),
-                # The only writable path: gunicorn's worker heartbeats and the metrics files.
+                # The only writable path: the workers' Prometheus metrics files.
                 volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
             )],
             volumes=[k8s.core.v1.VolumeArgs(

@@ -239,13 +239,20 @@ def test_the_service_selects_exactly_the_deployments_pods(stack):
     assert pod_labels["app.kubernetes.io/name"] == "nextwork-flask-backend"
 
 
-def test_the_deployment_runs_the_configured_replicas_behind_probes_on_port_8080(dev, prod):
+def test_the_deployment_serves_on_8080_and_is_probed_on_its_admin_port_8081(dev, prod):
     for evaluation, replicas in ((dev, 2), (prod, 3)):
         assert evaluation.one(DEPLOYMENT).inputs["spec"]["replicas"] == replicas
         app = container(evaluation)
-        assert app["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
-        assert app["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
-        assert app["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert app["ports"] == [
+            {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+            {"name": "admin", "containerPort": 8081, "protocol": "TCP"},
+        ]
+        assert app["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "admin"}
+        assert app["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "admin"}
+
+
+def test_the_service_never_exposes_the_admin_port(stack):
+    assert [port["targetPort"] for port in stack.one(SERVICE).inputs["spec"]["ports"]] == [8080]
 
 
 def test_the_container_is_locked_down(stack):
@@ -290,7 +297,11 @@ def test_the_network_policy_admits_clients_on_8080_and_lets_pods_reach_only_dns_
     spec = stack.one(NETWORK_POLICY).inputs["spec"]
     assert spec["podSelector"] == {"matchLabels": {"app": "nextwork-flask-backend"}}
     assert spec["policyTypes"] == ["Ingress", "Egress"]
-    assert spec["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]
+    assert spec["ingress"] == [
+        {"ports": [{"protocol": "TCP", "port": 8080}]},
+        # The admin port (probes, metrics) from inside the VPC only.
+        {"from": [{"ipBlock": {"cidr": stack.config[PREFIX + "vpcCidr"]}}], "ports": [{"protocol": "TCP", "port": 8081}]},
+    ]
     dns, https = spec["egress"]
     assert dns["to"] == [{
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
@@ -309,7 +320,7 @@ def test_the_network_policy_opens_the_port_of_the_configured_upstream():
 def test_the_container_gets_its_port_and_the_stacks_backend_settings(stack):
     environment = {variable["name"]: variable["value"] for variable in container(stack)["env"]}
     from_config = {variable: stack.config[PREFIX + key] for key, variable in settings.BACKEND_ENVIRONMENT.items()}
-    assert environment == {"PORT": "8080", **from_config}
+    assert environment == {"PORT": "8080", "ADMIN_PORT": "8081", **from_config}
     assert environment["UPSTREAM_URL"] == "https://hn.algolia.com/api/v1/search"
 
 

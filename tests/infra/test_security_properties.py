@@ -255,21 +255,21 @@ def test_the_image_is_pulled_only_when_the_node_lacks_it(stack):
 
 def test_the_startup_probe_gives_the_backend_a_minute_on_its_liveness_path(stack):
     assert container(stack)["startupProbe"] == {
-        "httpGet": {"path": "/healthz", "port": "http"},
+        "httpGet": {"path": "/healthz", "port": "admin"},
         "periodSeconds": 2, "timeoutSeconds": 2, "failureThreshold": 30,
     }
 
 
 def test_the_liveness_probe_restarts_after_three_missed_checks_ten_seconds_apart(stack):
     assert container(stack)["livenessProbe"] == {
-        "httpGet": {"path": "/healthz", "port": "http"},
+        "httpGet": {"path": "/healthz", "port": "admin"},
         "periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3,
     }
 
 
 def test_the_readiness_probe_drops_the_pod_after_two_missed_checks_five_seconds_apart(stack):
     assert container(stack)["readinessProbe"] == {
-        "httpGet": {"path": "/readyz", "port": "http"},
+        "httpGet": {"path": "/readyz", "port": "admin"},
         "periodSeconds": 5, "timeoutSeconds": 2, "failureThreshold": 2,
     }
 
