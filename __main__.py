@@ -91,7 +91,10 @@ workload = Workload("workload", WorkloadArgs(
     cpu_limit=config.container_resources.cpu_limit,
     memory_request=config.container_resources.memory_request,
     memory_limit=config.container_resources.memory_limit,
-    environment=config.backend_environment,
+    environment={variable: value for variable, value in config.backend_environment.items()
+                 if variable not in config.secret_variables},
+    secret_environment={variable: value for variable, value in config.backend_environment.items()
+                        if variable in config.secret_variables},
     egress_ports=(config.upstream_port,),
 ))
 

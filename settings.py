@@ -255,6 +255,12 @@ class StackSettings:
     `pulumi config set --secret`: whatever carries their values on must keep them secret."""
 
     @property
+    def secret_variables(self) -> frozenset[str]:
+        """The container's environment variables whose stack keys hold secrets: they go to the pod
+        through a Kubernetes Secret, never as plain values."""
+        return frozenset(variable for key, variable in BACKEND_ENVIRONMENT.items() if key in self.secret_keys)
+
+    @property
     def upstream_port(self) -> int:
         """The TCP port of upstreamUrl: the one egress port the backend's NetworkPolicy opens
         besides DNS."""
@@ -692,6 +698,15 @@ def parse(
     deletion_protection = read.boolean(key("clusterDeletionProtection"))
     kms_window = read.integer(key("kmsKeyDeletionWindowDays"), 7, 30)
     backend_environment = _backend_environment(read, memory_limit if read.ok(key("memoryLimit")) else None)
+    # Only the backend's values can stay secret end to end (a Kubernetes Secret, secret in state);
+    # every other key becomes a plain property of an AWS or Kubernetes resource, stored in clear.
+    for name in sorted(frozenset(secret_keys) & frozenset(CONFIG_KEYS) - frozenset(BACKEND_ENVIRONMENT)):
+        read.fail(
+            key(name), "[secret]",
+            "is set as a secret, but the program hands it to resources whose state keeps it in plain "
+            "text; only the backend's keys (" + ", ".join(BACKEND_ENVIRONMENT) + ") can stay secret: "
+            f"set it again without --secret",
+        )
 
     if read.problems:
         raise StackConfigError(read.problems)

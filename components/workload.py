@@ -41,6 +41,9 @@ class WorkloadArgs:
     liveness_path: str = "/healthz"
     readiness_path: str = "/readyz"
     environment: Mapping[str, str] = field(default_factory=dict)
+    secret_environment: Mapping[str, str] = field(default_factory=dict)
+    """Variables whose stack values are secrets: they reach the container through a Kubernetes
+    Secret, and stay secret in Pulumi's state, never as plain values in the pod spec."""
     egress_ports: Sequence[int] = (443,)
     """TCP ports the backend may reach outside the cluster (the upstream search API)."""
     part_of: str = "backend-on-eks"
@@ -89,6 +92,18 @@ class Workload(pulumi.ComponentResource):
         )
         namespace_name = namespace.metadata.name
 
+        # Autonamed on purpose: pulumi-kubernetes replaces a Secret whose data changes (Secrets are
+        # immutable to it unless enableSecretMutable), so a changed value gets a new name, the pod
+        # template refers to it, and the change rolls out; a fixed name would leave pods running
+        # with the old value until something else restarted them.
+        environment_secret = k8s.core.v1.Secret(
+            f"{name}-environment",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=namespace_name, labels=labels),
+            type="Opaque",
+            string_data={variable: pulumi.Output.secret(value) for variable, value in args.secret_environment.items()},
+            opts=child,
+        ) if args.secret_environment else None
+
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
@@ -105,7 +120,9 @@ class Workload(pulumi.ComponentResource):
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
-                    spec=self._pod_spec(args, selector),
+                    spec=self._pod_spec(
+                        args, selector, environment_secret.metadata.name if environment_secret else None,
+                    ),
                 ),
             ),
             opts=child,
@@ -197,7 +214,9 @@ class Workload(pulumi.ComponentResource):
         })
 
     @staticmethod
-    def _pod_spec(args: WorkloadArgs, selector: Mapping[str, str]) -> k8s.core.v1.PodSpecArgs:
+    def _pod_spec(
+        args: WorkloadArgs, selector: Mapping[str, str], secret_name: pulumi.Input[str] | None,
+    ) -> k8s.core.v1.PodSpecArgs:
         def probe(path: str, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
             return k8s.core.v1.ProbeArgs(
                 http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=ADMIN_PORT_NAME),
@@ -244,7 +263,15 @@ class Workload(pulumi.ComponentResource):
                     ),
                     k8s.core.v1.ContainerPortArgs(name=ADMIN_PORT_NAME, container_port=args.admin_port, protocol="TCP"),
                 ],
-                env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(environment.items())],
+                env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(environment.items())] + [
+                    k8s.core.v1.EnvVarArgs(
+                        name=variable,
+                        value_from=k8s.core.v1.EnvVarSourceArgs(
+                            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret_name, key=variable),
+                        ),
+                    )
+                    for variable in sorted(args.secret_environment)
+                ],
                 startup_probe=probe(args.liveness_path, period=2, failures=30),
                 liveness_probe=probe(args.liveness_path, period=10, failures=3),
                 readiness_probe=probe(args.readiness_path, period=5, failures=2),

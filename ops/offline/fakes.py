@@ -108,7 +108,16 @@ def _repository(args: MockResourceArgs) -> dict:
     }
 
 
+def _kubernetes_autoname(args: MockResourceArgs) -> dict:
+    """pulumi-kubernetes names an object without metadata.name after its resource name plus a
+    random suffix, in its Check: so in preview as in up (the suffix here is a stable stand-in)."""
+    metadata = dict(args.inputs.get("metadata") or {})
+    metadata.setdefault("name", f"{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:8]}")
+    return {"metadata": metadata}
+
+
 RESOURCE_FAKES = {
+    "kubernetes:core/v1:Secret": _kubernetes_autoname,
     "awsx:ec2:Vpc": _vpc,
     "eks:index:Cluster": _eks_cluster,
     "eks:index:ManagedNodeGroup": lambda args: {},
@@ -164,6 +173,7 @@ def _role_in_preview(args: MockResourceArgs) -> dict:
 
 
 PREVIEW_FAKES = {
+    "kubernetes:core/v1:Secret": _kubernetes_autoname,
     "docker:index/image:Image": _image_in_preview,
     "aws:iam/role:Role": _role_in_preview,
 }

@@ -465,6 +465,7 @@ def evaluate(
     deployed: Deployed = (),
     caller_arn: str | None = None,
     existing_clusters: Mapping[str, Mapping[str, str]] | None = None,
+    secret_keys: Collection[str] = (),
 ) -> Evaluation:
     """Runs `__main__.py` for `stack` with the given stack-file `values` (before defaults).
 
@@ -478,6 +479,9 @@ def evaluate(
     `caller_arn` (an IAM role ARN, path allowed, whose STS session runs the program, or an IAM
     user ARN) and `existing_clusters` (EKS cluster name -> tags, in the account and region) set
     what the identity and EKS lookups answer; left out, `invoke_fakes` answer as they are.
+
+    `secret_keys` are the config keys (`backend-on-eks:upstreamUrl`) the stack holds as secrets
+    (`pulumi config set --secret`): the CLI tells the program which keys those are.
     """
     project_dir = Path(project_dir).resolve()
     config = effective_config(values, project_dir)
@@ -489,7 +493,7 @@ def evaluate(
     monitor = RecordingMonitor(recording_mocks)
 
     runtime_settings.set_root_resource(None)
-    CONFIG.set(dict(config))
+    pulumi.runtime.config.set_all_config(dict(config), list(secret_keys))
     pulumi.runtime.set_mocks(recording_mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     runtime_settings.SETTINGS.rpc_manager.clear()
     runtime_settings.SETTINGS.outputs.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ops.offline.harness import Evaluation
 
 # Pulumi type token -> (apiVersion, kind)
@@ -11,7 +13,29 @@ _KINDS = {
     "kubernetes:apps/v1:Deployment": ("apps/v1", "Deployment"),
     "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", "PodDisruptionBudget"),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("networking.k8s.io/v1", "NetworkPolicy"),
+    "kubernetes:core/v1:Secret": ("v1", "Secret"),
 }
+# What a rendered manifest shows in place of a value the program sent as a secret: `ops render`
+# output ends up in terminals, CI logs and pull requests.
+REDACTED = "[secret]"
+
+
+def _redacted(value, path: list[str]):
+    """`value` with the property at `path` (keys; list indexes as `[n]`) replaced by REDACTED."""
+    if not path:
+        # A secret map keeps its keys (the manifest stays valid and says what it holds).
+        return {key: REDACTED for key in value} if isinstance(value, dict) else REDACTED
+    head, rest = path[0], path[1:]
+    if head.startswith("[") and isinstance(value, list):
+        index = int(head[1:-1])
+        return [_redacted(item, rest) if i == index else item for i, item in enumerate(value)]
+    if isinstance(value, dict) and head in value:
+        return {key: _redacted(item, rest) if key == head else item for key, item in value.items()}
+    return value
+
+
+def _path_parts(path: str) -> list[str]:
+    return [part for part in re.split(r"\.|(\[\d+\])", path) if part]
 
 
 def _whole_numbers_as_int(value):
@@ -31,7 +55,13 @@ def manifests(evaluation: Evaluation) -> list[dict]:
         if not registration.type.startswith("kubernetes:"):
             continue
         api_version, kind = _KINDS[registration.type]
-        body = {key: _whole_numbers_as_int(value) for key, value in registration.inputs.items()
+        inputs = registration.inputs
+        for path in sorted(registration.secret_inputs):
+            inputs = _redacted(inputs, _path_parts(path))
+        body = {key: _whole_numbers_as_int(value) for key, value in inputs.items()
                 if key not in ("apiVersion", "kind")}
+        if "name" not in body.get("metadata", {}):
+            # Autonamed: the provider's Check picks the name (preview and up alike).
+            body["metadata"] = {**body.get("metadata", {}), "name": registration.outputs["metadata"]["name"]}
         rendered.append({"apiVersion": api_version, "kind": kind, **body})
     return sorted(rendered, key=lambda manifest: (manifest["kind"], manifest["metadata"]["name"]))
