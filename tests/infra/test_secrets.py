@@ -93,3 +93,8 @@ def test_the_rendered_secret_passes_the_kubernetes_schema(evaluation):
     import kubernetes_validate
     [secret] = [manifest for manifest in manifests(evaluation) if manifest["kind"] == "Secret"]
     kubernetes_validate.validate(secret, evaluation.config[PREFIX + "kubernetesVersion"], strict=True)
+
+
+def test_a_stack_with_a_secret_still_passes_the_policy_pack(evaluation):
+    from tests.policy.adapter import violations
+    assert violations(evaluation) == {}
