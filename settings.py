@@ -445,14 +445,12 @@ def _public_space() -> list[ipaddress.IPv4Network]:
 
 
 def covers_all_public_addresses(blocks: list[str]) -> bool:
-    """Whether the blocks together admit every public address (0.0.0.0/1 + 128.0.0.0/1 does)."""
+    """Whether the blocks together admit every public address (0.0.0.0/1 + 128.0.0.0/1 does).
+
+    collapse_addresses merges blocks that together fill a larger one, so a public block is
+    covered exactly when one merged block holds it."""
     union = list(ipaddress.collapse_addresses(ipaddress.IPv4Network(block) for block in blocks))
-    for public in _public_space():
-        if not any(public.subnet_of(block) for block in union) and sum(
-            block.num_addresses for block in union if block.subnet_of(public)
-        ) < public.num_addresses:
-            return False
-    return True
+    return all(any(public.subnet_of(block) for block in union) for public in _public_space())
 
 
 def _check_cidr_list(read: "_Reader", key: str, blocks: tuple[str, ...], refused: Mapping[str, ipaddress.IPv4Network],

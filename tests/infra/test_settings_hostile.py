@@ -520,3 +520,46 @@ def test_replicas_fit_a_node_group_of_larger_instances():
 def test_this_network_is_never_an_api_source():
     [problem] = problems_for({"apiPublicAccessCidrs": as_list("0.0.0.0/8")})
     assert "is a 'this network' range" in problem
+
+
+def test_a_set_that_leaves_out_only_private_space_still_admits_every_public_address():
+    # Everything but 10.0.0.0/8, in the eight blocks that take: no single 0.0.0.0/0 to spot.
+    everything_but_ten = [str(block) for block in
+                          settings.EVERYWHERE.address_exclude(settings.PRIVATE_RANGES[0])]
+    [problem] = problems_for({"apiPublicAccessCidrs": json.dumps(everything_but_ten)})
+    assert "together these blocks admit every public address" in problem
+
+
+def test_a_misspelled_region_gets_its_two_nearest_regions():
+    assert problems_for({}, region="us-eest-1") == [
+        "aws:region = 'us-eest-1': must be an AWS region such as us-east-1; did you mean us-west-1 or us-east-1?"
+    ]
+
+
+def test_a_misspelled_key_gets_one_suggestion_even_when_several_are_near():
+    [problem] = problems_for({"nodeSize": "3"})
+    assert problem.endswith(f"did you mean {PREFIX}nodeMinSize?")
+
+
+@pytest.mark.parametrize(("arn", "key"), [
+    (ARN.format("Admin"), "123456789012-role-Admin"),
+    ("arn:aws:iam::123456789012:role/team/Deploy", "123456789012-role-team-Deploy"),
+    ("arn:aws-us-gov:iam::210987654321:user/alice@example.com", "210987654321-user-alice-example-com"),
+])
+def test_an_access_entry_key_is_the_account_and_the_principal_in_the_characters_a_name_holds(arn, key):
+    assert settings.access_entry_key(arn) == key
+
+
+@pytest.mark.parametrize(("value", "ending"), [("Singel", "; did you mean Single?"), ("Double", "")])
+def test_a_choice_not_offered_names_the_choices_and_the_nearest_one_if_any(value, ending):
+    assert problems_for({"natGatewayStrategy": value}) == [
+        f"{PREFIX}natGatewayStrategy = {value!r}: must be one of None, Single, OnePerAz{ending}"
+    ]
+
+
+def test_a_choice_gets_only_its_nearest_choice_even_when_two_are_near():
+    # One suggestion, the likeliest: naming both AMI types would leave the choice to the reader.
+    assert problems_for({"nodeAmiType": "AL2023_X86_64_STANDARD"}) == [
+        f"{PREFIX}nodeAmiType = 'AL2023_X86_64_STANDARD': must be one of AL2023_x86_64_STANDARD, "
+        "AL2023_ARM_64_STANDARD; did you mean AL2023_x86_64_STANDARD?"
+    ]
