@@ -425,7 +425,7 @@ def _sysctls(report, pod, holder) -> None:
     unsafe = [_map(s).get("name") for s in _seq(_explicit(pod, "sysctls"))]
     unsafe = [name for name in unsafe if name not in SAFE_SYSCTLS]
     if unsafe:
-        report(f"pod must set only safe sysctls; {', '.join(map(repr, unsafe))} is not one.")
+        report(f"pod must set only safe sysctls (not {', '.join(map(repr, unsafe))}).")
 
 
 APPARMOR_TYPES = ("RuntimeDefault", "Localhost")

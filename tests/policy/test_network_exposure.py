@@ -273,3 +273,8 @@ def test_a_service_claiming_external_ips_is_stopped(prod):
 def test_a_world_open_rule_in_a_preview_is_stopped_when_its_ports_are_known(prod_preview):
     found = analyze(plus(prod_preview, ingress_rule(prod_preview, "ssh-world", 22))).violations
     assert list(found) == [POLICY]
+
+
+def test_a_cidr_with_host_bits_set_is_read_as_its_network(prod):
+    # 203.0.113.5/24 is 203.0.113.0/24, as AWS reads it: not unreadable, and not the internet.
+    assert violations(plus(prod, ingress_rule(prod, "ssh-office", 22, "203.0.113.5/24"))) == {}

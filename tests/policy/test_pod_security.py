@@ -106,6 +106,7 @@ REFUSED = [
     ("container-capabilities", lambda t: ctx(t)["capabilities"].update(add=["NET_RAW"]), "adds NET_RAW"),
     ("container-capabilities", lambda t: ctx(t)["capabilities"].update(add="SYS_ADMIN"), "adds SYS_ADMIN"),
     ("container-capabilities", lambda t: ctx(t).pop("capabilities"), "must drop ALL"),
+    ("container-capabilities", lambda t: ctx(t)["capabilities"].update(add=[21]), "adds 21"),
     ("container-capabilities", lambda t: ctx(t)["capabilities"].update(drop=["all"]), "must drop ALL"),
     ("container-capabilities", lambda t: ctx(t)["capabilities"].update(drop=["NET_RAW"]), "must drop ALL"),
     ("container-not-privileged", lambda t: ctx(t).update(privileged=True), "must not be privileged"),
@@ -125,9 +126,15 @@ REFUSED = [
     ("container-non-root-group", lambda t: pod_context(t).pop("runAsGroup"), "non-zero group"),
     ("container-non-root-group", lambda t: pod_context(t).update(supplementalGroups=[1000, 0]), "non-zero group"),
     ("container-non-root-group", lambda t: pod_context(t).update(fsGroup=0), "non-zero group"),
+    ("container-non-root-group", lambda t: (pod_context(t).update(runAsGroup=0), ctx(t).update(runAsGroup=10001)),
+     "non-zero group"),
+    ("container-non-root", lambda t: (pod_context(t).update(runAsUser=0), ctx(t).update(runAsUser=10001)),
+     "must not run as root"),
     ("container-seccomp", lambda t: pod_context(t).update(seccompProfile={"type": "Unconfined"}), "'Unconfined'"),
     ("container-seccomp", lambda t: ctx(t).update(seccompProfile={"type": "Unconfined"}), "'Unconfined'"),
     ("container-seccomp", lambda t: pod_context(t).pop("seccompProfile"), "got None"),
+    ("container-seccomp", lambda t: (pod_context(t).update(seccompProfile={"type": "Unconfined"}),
+                                     ctx(t).update(seccompProfile={"type": "RuntimeDefault"})), "'RuntimeDefault'"),
     ("container-seccomp", lambda t: pod_context(t).update(seccompProfile={"type": "runtimedefault"}), "runtimedefault"),
     ("container-seccomp", lambda t: pod_context(t).update(seccompProfile="RuntimeDefault"), "got None"),
     ("container-no-host-ports", lambda t: container(t)["ports"][0].update(hostPort=8080), "hostPort 8080"),
@@ -189,6 +196,7 @@ PASSES = [
     ("tiny limits", lambda t: container(t)["resources"].update(limits={"cpu": "1m", "memory": "1"})),
     ("limits in other notations", lambda t: container(t)["resources"].update(limits={"cpu": "0.5", "memory": "1e9"})),
     ("numeric limits", lambda t: container(t)["resources"].update(limits={"cpu": 2, "memory": 536870912.0})),
+    ("numeric limits of one", lambda t: container(t)["resources"].update(limits={"cpu": 1, "memory": 1})),
     ("restricted volume types", lambda t: t["spec"]["volumes"].extend([
         {"name": "s", "secret": {"secretName": "s"}}, {"name": "p", "projected": {"sources": []}},
         {"name": "c", "persistentVolumeClaim": {"claimName": "c"}}, {"name": "d", "downwardAPI": {"items": []}}])),
@@ -216,6 +224,32 @@ def test_an_unknown_pod_template_skips_the_pod_policies_rather_than_passing_them
     analysis = analyze(evaluation)
     assert analysis.violations == {}
     assert {"container-not-privileged", "container-limits", "pod-volume-types"} <= set(analysis.skipped)
+
+
+@pytest.mark.parametrize("kind", ["Pod", "CronJob", "DeploymentList"])
+def test_an_unknown_value_where_a_pod_spec_may_sit_skips_the_pod_policies(prod, kind):
+    # A Pod's spec, a CronJob's jobTemplate, a List's items: each may hold a pod spec.
+    type_, wrap = KINDS[kind]
+    inputs = wrap(pod_template(prod))
+    holder = inputs["spec"] if kind == "CronJob" else inputs
+    key = {"Pod": "spec", "CronJob": "jobTemplate", "DeploymentList": "items"}[kind]
+    holder[key] = UNKNOWN
+    analysis = analyze(plus(prod, registration(prod, type_, "probe", inputs)))
+    assert analysis.violations == {}
+    assert {"container-not-privileged", "pod-volume-types"} <= set(analysis.skipped)
+
+
+def test_an_unknown_list_of_objects_may_hide_a_pod_spec(prod):
+    analysis = analyze(plus(prod, registration(prod, "kubernetes:yaml/v2:ConfigGroup", "group", {"objs": UNKNOWN})))
+    assert "container-not-privileged" in analysis.skipped
+
+
+def test_an_unknown_value_beside_a_pod_spec_does_not_hide_it(prod):
+    template = pod_template(prod)
+    ctx(template)["privileged"] = True
+    inputs = {"metadata": UNKNOWN, "spec": {"template": template}}
+    found = analyze(plus(prod, registration(prod, "kubernetes:apps/v1:ReplicaSet", "probe", inputs))).violations
+    assert list(found) == ["container-not-privileged"]
 
 
 def test_an_unknown_security_context_skips_the_policies_that_read_it(prod):

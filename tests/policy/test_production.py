@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from policy.guardrails import POLICIES
 from tests.policy.adapter import violations
 from tests.policy.builders import renamed
 
@@ -44,3 +45,25 @@ def test_a_non_list_config_value_exempts_nothing(dev):
 
 def test_the_prod_stack_passes_as_declared_under_any_config(prod):
     assert violations(prod, config={"nonProductionStacks": ["dev"], "productionStacks": ["prod"]}) == {}
+
+
+def engine_defaults(policy_name: str) -> dict:
+    """The config the engine hands a policy when none is given: its schema's defaults."""
+    [policy] = [p for p in POLICIES if p.name == policy_name]
+    return {key: spec["default"] for key, spec in policy.config_schema.properties.items()}
+
+
+@pytest.mark.parametrize("policy", sorted(PRODUCTION_RULES))
+def test_the_declared_config_is_a_list_of_stack_names_for_every_production_policy(policy):
+    [found] = [p for p in POLICIES if p.name == policy]
+    for key in ("nonProductionStacks", "productionStacks"):
+        assert {k: found.config_schema.properties[key][k] for k in ("type", "items")} == {
+            "type": "array", "items": {"type": "string"}}
+
+
+@pytest.mark.parametrize("policy", sorted(PRODUCTION_RULES))
+def test_the_schema_defaults_the_engine_applies_mean_what_an_empty_config_means(dev, policy):
+    defaults = engine_defaults(policy)
+    assert defaults == {"nonProductionStacks": ["dev"], "productionStacks": []}
+    assert policy not in violations(dev, config=defaults)
+    assert policy in violations(renamed(dev, "staging"), config=defaults)
