@@ -213,3 +213,12 @@ def test_an_absolute_build_context_is_refused(tmp_path):
     (copy / "__main__.py").write_text(source.replace('APP_CONTEXT = "app"', f'APP_CONTEXT = {str(tmp_path)!r}'))
     with pytest.raises(harness.ProgramFailed, match="must be relative to the project directory"):
         evaluate_stack("dev", project_dir=copy)
+
+
+def test_a_comment_line_in_the_dockerignore_excludes_nothing(context):
+    # docker reads `# notes` as a comment, not a pattern: a file of that name is still sent.
+    (context / ".dockerignore").write_text("# notes\n\n")
+    (context / "# notes").write_text("sent to docker\n")
+    before = tag(context)
+    (context / "# notes").write_text("changed, and still sent\n")
+    assert tag(context) != before
