@@ -278,3 +278,74 @@ def test_a_world_open_rule_in_a_preview_is_stopped_when_its_ports_are_known(prod
 def test_a_cidr_with_host_bits_set_is_read_as_its_network(prod):
     # 203.0.113.5/24 is 203.0.113.0/24, as AWS reads it: not unreadable, and not the internet.
     assert violations(plus(prod, ingress_rule(prod, "ssh-office", 22, "203.0.113.5/24"))) == {}
+
+
+@pytest.mark.parametrize(("protocol", "refused"), [
+    ("-1", True), ("all", True), ("6", False), ("tcp", False), ("17", True), ("udp", True),
+    ("1", True), ("icmp", True), ("58", True), ("icmpv6", True),
+])
+def test_every_protocol_spelling_reaches_the_right_protocol(prod, protocol, refused):
+    # On the nodePort itself: only TCP (by name or number) may be open; every other protocol,
+    # and "all", reaches more than that port.
+    found = violations(plus(prod, ingress_rule(prod, "p", NODE_PORT, protocol=protocol)))
+    assert (found != {}) == refused
+
+
+@pytest.mark.parametrize(("protocol", "world"), [("udp", "0.0.0.0/0"), ("icmp", "::/0"), ("icmpv6", "::/0")])
+def test_a_protocol_open_only_to_a_private_range_passes_and_to_the_world_is_stopped(prod, protocol, world):
+    private = ingress_rule(prod, "private", 53, "10.0.0.0/8", protocol=protocol)
+    assert violations(plus(prod, private)) == {}
+    only_policy(violations(plus(prod, private, ingress_rule(prod, "world", 53, world, protocol=protocol,
+                                                            family="cidrIpv6" if ":" in world else "cidrIpv4"))))
+
+
+def test_an_inline_ipv6_ingress_block_is_read(prod):
+    group = security_group(prod, "v6", {"protocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6CidrBlocks": ["::/0"]})
+    only_policy(violations(plus(prod, group)))
+
+
+def test_an_inline_prefix_list_counts_as_the_internet(prod):
+    group = security_group(prod, "pl", {"protocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListIds": ["pl-1"]})
+    only_policy(violations(plus(prod, group)))
+
+
+def test_a_prefix_list_entry_of_the_stack_that_is_private_passes(prod):
+    office = prefix_list(prod)
+    entry = registration(prod, "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry", "office-entry",
+                         {"prefixListId": "pl-office", "cidr": "203.0.113.0/24"},
+                         property_dependencies={"prefixListId": [office.urn]})
+    unrelated = registration(prod, "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry", "elsewhere",
+                             {"prefixListId": "pl-other", "cidr": "0.0.0.0/0"})
+    assert violations(plus(prod, office, entry, unrelated, rule_via(prod, office))) == {}
+
+
+def test_a_service_port_without_a_node_port_is_not_a_node_port(prod):
+    evaluation = changed(prod, SERVICE, lambda i: i["spec"]["ports"].append({"port": 9090, "protocol": "TCP"}))
+    assert violations(plus(evaluation, ingress_rule(prod, "nodeport", NODE_PORT))) == {}
+
+
+def test_a_single_world_open_node_port_gets_the_plain_message(prod):
+    found = violations(plus(prod, ingress_rule(prod, "nodeport", NODE_PORT), ingress_rule(prod, "ssh", 22)))
+    assert only_policy(found) == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'ssh' opens tcp 22-22 "
+                                  "to the internet; only the Service's nodePort ([30080]) may be."]
+
+
+def test_with_no_node_port_service_the_message_says_none(prod):
+    evaluation = changed(prod, SERVICE, lambda i: i["spec"].update(type="ClusterIP"))
+    assert "only the Service's nodePort (none) may be." in only_policy(violations(plus(evaluation, ingress_rule(prod, "s", 22))))[0]
+
+
+def test_every_offending_rule_is_named_once(prod):
+    found = violations(plus(prod, ingress_rule(prod, "ssh", 22, to_port=23), ingress_rule(prod, "dns", 53, protocol="udp")))
+    assert sorted(m.split("'")[1] for m in only_policy(found)) == ["dns", "ssh"]
+
+
+def test_a_service_patch_is_held_to_the_load_balancer_rule(prod):
+    patch = load_balancer(prod)
+    patch.type, patch.urn = "kubernetes:core/v1:ServicePatch", patch.urn.replace(SERVICE, "kubernetes:core/v1:ServicePatch")
+    assert list(violations(plus(prod, patch))) == [LB_POLICY]
+
+
+def test_the_external_ips_message(prod):
+    evaluation = changed(prod, SERVICE, lambda i: i["spec"].update(externalIPs=["203.0.113.10"]))
+    assert violations(evaluation) == {LB_POLICY: ["Service must not claim externalIPs (every node would forward them to it)."]}

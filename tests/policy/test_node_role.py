@@ -183,3 +183,78 @@ def test_a_role_whose_trust_policy_cannot_be_read_is_held_to_the_node_rule(prod)
     extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
                          property_dependencies={"role": [other.urn]})
     only_policy(violations(plus(prod, other, extra)))
+
+
+@pytest.mark.parametrize(("type_", "key", "value"), [
+    ("eks:index:ManagedNodeGroup", "nodeRoleArn", "arn:aws:iam::123456789012:role/other"),
+    ("aws:eks/nodeGroup:NodeGroup", "nodeRoleArn", "arn:aws:iam::123456789012:role/other"),
+    ("eks:index:Cluster", "instanceRole", "arn:aws:iam::123456789012:role/other"),
+    ("eks:index:Cluster", "instanceRoles", ["arn:aws:iam::123456789012:role/other"]),
+])
+def test_a_role_handed_to_nodes_in_any_input_is_a_node_role(prod, type_, key, value):
+    # The role trusts only Lambda and is known to the group by its ARN, not by a dependency.
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": lambda_trust(), "name": "other"})
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
+                         property_dependencies={"role": [other.urn]})
+    if type_ == "eks:index:Cluster":  # the stack's own cluster, given the role
+        evaluation = plus(changed(prod, type_, lambda i: i.update({key: value})), other, extra)
+    else:
+        evaluation = plus(prod, other, registration(prod, type_, "user", {key: value}), extra)
+    assert "node role 'other'" in only_policy(violations(evaluation))
+
+
+def test_a_role_no_node_uses_and_ec2_cannot_assume_may_carry_anything(prod):
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": lambda_trust(), "name": "other"})
+    inline = registration(prod, "aws:iam/rolePolicy:RolePolicy", "other-inline", {"role": "other", "policy": "{}"},
+                          property_dependencies={"role": [other.urn]})
+    exclusive = registration(prod, "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "other-exclusive",
+                             {"roleName": "other", "policyNames": ["x"]}, property_dependencies={"roleName": [other.urn]})
+    assert violations(plus(prod, other, inline, exclusive)) == {}
+
+
+def test_a_role_without_a_trust_policy_is_not_a_node_role(prod):
+    other = registration(prod, ROLE, "other", {})
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
+                         property_dependencies={"role": [other.urn]})
+    assert violations(plus(prod, other, extra)) == {}
+
+
+def test_a_trust_statement_without_an_effect_allows(prod):
+    trust = json.dumps({"Statement": [{"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": trust})
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
+                         property_dependencies={"role": [other.urn]})
+    only_policy(violations(plus(prod, other, extra)))
+
+
+def test_an_arn_with_a_path_names_the_role_by_its_last_segment(prod):
+    evaluation = changed(prod, ROLE, lambda i: i.update(name="cluster-node-role"))
+    found = violations(plus(evaluation, attachment(prod, "admin", ADMIN, depends=False,
+                                                   role="arn:aws:iam::123456789012:role/nodes/cluster-node-role")))
+    only_policy(found)
+
+
+def test_an_arn_that_only_contains_the_name_elsewhere_does_not_name_the_role(prod):
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": lambda_trust(), "name": "other"})
+    evaluation = changed(prod, ROLE, lambda i: i.update(name="cluster-node-role"))
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN,
+                                                            "role": "arn:aws:iam::123456789012:role/cluster-node-role/other"},
+                         property_dependencies={"role": [other.urn]})
+    assert violations(plus(evaluation, other, extra)) == {}
+
+
+@pytest.mark.parametrize("inline", [{"name": "x", "policy": ""}, {"name": "", "policy": "{}"}], ids=repr)
+def test_an_inline_policy_with_a_name_or_a_document_is_stopped(prod, inline):
+    only_policy(violations(changed(prod, ROLE, lambda i: i.update(inlinePolicies=[inline]))))
+
+
+def test_every_problem_of_the_node_role_is_listed(prod):
+    inline = registration(prod, "aws:iam/rolePolicy:RolePolicy", "node-extra", {"role": "cluster-node-role", "policy": "{}"},
+                          property_dependencies={"role": [node_role_urn(prod)]})
+    exclusive_a = exclusive_attachments(prod, [ADMIN])
+    exclusive_b = registration(prod, "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "more",
+                               {"roleName": "cluster-node-role", "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
+                               property_dependencies={"roleName": [node_role_urn(prod)]})
+    found = only_policy(violations(plus(prod, inline, exclusive_a, exclusive_b)))
+    assert found.endswith("it also has inline policy 'node-extra', AdministratorAccess (in 'node-exclusive'), "
+                          "PowerUserAccess (in 'more').")

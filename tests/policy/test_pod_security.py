@@ -333,3 +333,60 @@ def test_an_image_passes_iff_it_is_pinned_by_a_well_formed_sha256_digest(prod, r
         pinned = spoil == "" or (spoil == "upper" and digest == digest.lower())
     found = violations(template_changed(prod, lambda t: container(t).update(image=image)))
     assert ("image-by-digest" not in found) == pinned, image
+
+
+# --- Every allowed value is allowed (listed here, not read from the pack) --------------------------------
+
+@pytest.mark.parametrize("sysctl", [
+    "kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range", "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies", "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem",
+])
+def test_each_safe_sysctl_passes(prod, sysctl):
+    change = lambda t: pod_context(t).update(sysctls=[{"name": sysctl, "value": "1"}])  # noqa: E731
+    assert violations(template_changed(prod, change)) == {}
+
+
+@pytest.mark.parametrize("selinux_type", ["", "container_t", "container_init_t", "container_kvm_t"])
+def test_each_allowed_selinux_type_passes(prod, selinux_type):
+    change = lambda t: ctx(t).update(seLinuxOptions={"type": selinux_type, "level": "s0:c1"})  # noqa: E731
+    assert violations(template_changed(prod, change)) == {}
+
+
+def test_selinux_options_without_a_type_pass(prod):
+    assert violations(template_changed(prod, lambda t: pod_context(t).update(seLinuxOptions={"level": "s0:c1"}))) == {}
+
+
+@pytest.mark.parametrize("profile", ["RuntimeDefault", "Localhost"])
+def test_each_allowed_apparmor_profile_passes(prod, profile):
+    assert violations(template_changed(prod, lambda t: pod_context(t).update(appArmorProfile={"type": profile}))) == {}
+
+
+@pytest.mark.parametrize("value", ["", "runtime/default", "localhost/app"])
+def test_each_allowed_apparmor_annotation_passes(prod, value):
+    key = "container.apparmor.security.beta.kubernetes.io/nextwork-flask-backend"
+    assert violations(template_changed(prod, lambda t: t["metadata"].update(annotations={key: value}))) == {}
+
+
+@pytest.mark.parametrize(("where", "handler"), [
+    ("readinessProbe", {"httpGet": {"host": "10.0.0.1", "port": 80}}),
+    ("startupProbe", {"tcpSocket": {"host": "10.0.0.1", "port": 80}}),
+    ("preStop", {"httpGet": {"host": "10.0.0.1", "port": 80}}),
+])
+def test_every_probe_and_hook_is_checked_for_a_host(prod, where, handler):
+    def change(template):
+        holder = container(template)["lifecycle"] if where == "preStop" else container(template)
+        holder[where] = handler
+    assert list(violations(template_changed(prod, change))) == ["container-no-probe-host"]
+
+
+def test_the_capabilities_message_says_what_is_missing_when_nothing_is_added(prod):
+    found = violations(template_changed(prod, lambda t: ctx(t).pop("capabilities")))
+    assert found == {"container-capabilities": [
+        "container 'nextwork-flask-backend' must drop ALL capabilities and add none but NET_BIND_SERVICE."]}
+
+
+def test_the_volume_message_names_every_source_of_a_volume(prod):
+    change = lambda t: t["spec"]["volumes"].append({"name": "x", "hostPath": {}, "nfs": {}})  # noqa: E731
+    assert "; it is hostPath, nfs." in violations(template_changed(prod, change))["pod-volume-types"][0]
