@@ -117,10 +117,23 @@ def test_the_server_logs_json_lines_only(running):
     assert any(json.loads(line).get("type") == "access" for line in lines)
 
 
+def _wait_until_every_worker_started(ctr, workers: int, deadline_s: float = 30) -> None:
+    """The first worker answers /readyz while the others may still be starting; a SIGTERM in that
+    window is a different case (granian kills a worker that missed it after
+    GRACEFUL_TIMEOUT_SECONDS, still inside the pod's grace period; app/README.md, limits)."""
+    deadline = time.monotonic() + deadline_s
+    while ctr.logs().count('"message": "Started worker-') < workers:
+        if time.monotonic() > deadline:
+            pytest.fail(f"fewer than {workers} workers started in {deadline_s} s; log:\n{ctr.logs()[-4000:]}")
+        time.sleep(0.1)
+
+
 def test_sigterm_stops_the_container_with_exit_code_0_within_10_seconds(
         container_tools, image, upstream):
     with buildenv.run_container(container_tools, image, container_env(upstream)) as ctr:
         ctr.wait_ready()
+        # The backend's default, two workers: the server is fully up, as a pod in service is.
+        _wait_until_every_worker_started(ctr, workers=2)
         signalled = time.monotonic()
         container_tools("podman", "kill", "--signal", "TERM", ctr.id)
         try:
