@@ -349,3 +349,32 @@ def test_a_service_patch_is_held_to_the_load_balancer_rule(prod):
 def test_the_external_ips_message(prod):
     evaluation = changed(prod, SERVICE, lambda i: i["spec"].update(externalIPs=["203.0.113.10"]))
     assert violations(evaluation) == {LB_POLICY: ["Service must not claim externalIPs (every node would forward them to it)."]}
+
+
+@pytest.mark.parametrize(("first", "second", "port"), [
+    ("-1", "tcp", 22), ("all", "6", 22), ("tcp", "6", 22), ("17", "udp", 53), ("1", "icmp", -1), ("58", "icmpv6", -1),
+    ("-1", "udp", 53), ("all", "icmpv6", -1),
+])
+def test_two_spellings_of_one_protocol_add_up_to_the_world(prod, first, second, port):
+    family = "cidrIpv6" if "icmpv6" in (first, second) or "58" in (first, second) else "cidrIpv4"
+    halves = ("::/1", "8000::/1") if family == "cidrIpv6" else ("0.0.0.0/1", "128.0.0.0/1")
+    rules = [ingress_rule(prod, "a", port, halves[0], protocol=first, family=family),
+             ingress_rule(prod, "b", port, halves[1], protocol=second, family=family)]
+    only_policy(violations(plus(prod, *rules)))
+
+
+def test_halves_in_different_protocols_are_not_the_world(prod):
+    rules = [ingress_rule(prod, "a", 22, "0.0.0.0/1", protocol="tcp"), ingress_rule(prod, "b", 22, "128.0.0.0/1", protocol="udp")]
+    assert violations(plus(prod, *rules)) == {}
+
+
+def test_an_aws_ec2_rule_open_to_the_ipv6_world_is_stopped(prod):
+    only_policy(violations(plus(prod, sg_rule(prod, "ssh6", ipv6CidrBlocks=["::/0"]))))
+
+
+def test_the_second_node_port_message(prod):
+    found = violations(plus(prod, second_node_port_service(prod), ingress_rule(prod, "first", NODE_PORT),
+                            ingress_rule(prod, "second", 30081)))
+    assert only_policy(found) == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'second' opens tcp "
+                                  "30081-30081 to the internet; only the Service's nodePort ([30080, 30081]) may be, "
+                                  "and only one of them."]

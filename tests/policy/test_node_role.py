@@ -258,3 +258,39 @@ def test_every_problem_of_the_node_role_is_listed(prod):
     found = only_policy(violations(plus(prod, inline, exclusive_a, exclusive_b)))
     assert found.endswith("it also has inline policy 'node-extra', AdministratorAccess (in 'node-exclusive'), "
                           "PowerUserAccess (in 'more').")
+
+
+def test_a_trust_policy_is_read_past_a_statement_that_denies(prod):
+    trust = json.dumps({"Statement": [{"Effect": "Deny", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "*"},
+                                      {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}}]})
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": trust})
+    extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
+                         property_dependencies={"role": [other.urn]})
+    only_policy(violations(plus(prod, other, extra)))
+
+
+@pytest.mark.parametrize("first", ["aws:iam/rolePoliciesExclusive:RolePoliciesExclusive",
+                                   "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive"])
+def test_an_exclusive_resource_does_not_end_the_search_for_attachments(prod, first):
+    key = "policyNames" if "Policies" in first else "policyArns"
+    exclusive = registration(prod, first, "exclusive", {"roleName": "cluster-node-role", key: []},
+                             property_dependencies={"roleName": [node_role_urn(prod)]})
+    assert "AdministratorAccess" in only_policy(violations(plus(prod, exclusive, attachment(prod, "admin", ADMIN))))
+
+
+def test_exclusive_attachments_on_a_role_nodes_do_not_use_are_not_this_policys_concern(prod):
+    other = registration(prod, ROLE, "other", {"assumeRolePolicy": lambda_trust(), "name": "other"})
+    exclusive = registration(prod, "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "other-ex",
+                             {"roleName": "other", "policyArns": [ADMIN]}, property_dependencies={"roleName": [other.urn]})
+    assert violations(plus(prod, other, exclusive)) == {}
+
+
+def test_the_node_role_messages_end_with_what_was_found(prod):
+    inline = changed(prod, ROLE, lambda i: i.update(inlinePolicies=[{"name": "x", "policy": "{}"}]))
+    assert only_policy(violations(inline)).endswith("; it also has inline policies (inlinePolicies).")
+    exclusive = registration(prod, "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "node-inline",
+                             {"roleName": "cluster-node-role", "policyNames": ["admin"]},
+                             property_dependencies={"roleName": [node_role_urn(prod)]})
+    assert only_policy(violations(plus(prod, exclusive))).endswith("; it also has inline policies ['admin'].")
+    duplicate = attachment(prod, "cni-again", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")
+    assert only_policy(violations(plus(prod, duplicate))).endswith("; it also has duplicate attachments.")

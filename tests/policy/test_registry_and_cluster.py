@@ -156,3 +156,21 @@ def test_an_unprotected_aws_cluster_is_stopped_in_production(prod):
     cluster = copy.deepcopy(aws_cluster(prod))
     cluster.protect = False
     only(violations(plus(prod, cluster)), "stateful-protected-in-production")
+
+
+def test_the_registry_scanning_message(prod):
+    assert violations(plus(prod, registry_scanning(prod, []))) == {"ecr-scan-on-push": [
+        "ECR registry scanning configuration must scan every repository on push (a rule with scanFrequency "
+        "SCAN_ON_PUSH or CONTINUOUS_SCAN and the WILDCARD filter '*'): it replaces each repository's own scanOnPush."]}
+
+
+def test_the_immutable_tags_message_names_the_value_found(prod):
+    evaluation = changed(prod, REPOSITORY, lambda i: i.update(imageTagMutability="MUTABLE"))
+    assert only(violations(evaluation), "ecr-immutable-tags").endswith("; got MUTABLE.")
+
+
+def test_the_aws_cluster_encryption_message(prod):
+    found = violations(plus(prod, aws_cluster(prod, encryptionConfig={"resources": ["configmaps"]})))
+    assert found == {"eks-secrets-encryption": [
+        "EKS cluster must envelope-encrypt Kubernetes secrets (encryptionConfig.resources: [secrets], "
+        "provider.keyArn: a KMS key ARN); got resources ['configmaps'], key None."]}
