@@ -378,3 +378,8 @@ def test_the_second_node_port_message(prod):
     assert only_policy(found) == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'second' opens tcp "
                                   "30081-30081 to the internet; only the Service's nodePort ([30080, 30081]) may be, "
                                   "and only one of them."]
+
+
+def test_udp_halves_on_different_ports_are_not_the_world(prod):
+    rules = [ingress_rule(prod, "a", 53, "0.0.0.0/1", protocol="udp"), ingress_rule(prod, "b", 54, "128.0.0.0/1", protocol="udp")]
+    assert violations(plus(prod, *rules)) == {}
