@@ -91,10 +91,8 @@ workload = Workload("workload", WorkloadArgs(
     cpu_limit=config.container_resources.cpu_limit,
     memory_request=config.container_resources.memory_request,
     memory_limit=config.container_resources.memory_limit,
-    environment={variable: value for variable, value in config.backend_environment.items()
-                 if variable not in config.secret_variables},
-    secret_environment={variable: value for variable, value in config.backend_environment.items()
-                        if variable in config.secret_variables},
+    environment=config.plain_environment,
+    secret_environment=config.secret_environment,
     egress_ports=(config.upstream_port,),
 ))
 

@@ -23,11 +23,9 @@ import pulumi
 import pulumi_aws as aws
 
 import settings
-from components.cluster import AccessGrant
+from components.cluster import CLUSTER_ADMIN_POLICY, VIEW_POLICY, AccessGrant
 
 CREATOR_TAG = "backend-on-eks/cluster-creator"
-CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
-VIEW_POLICY = "AmazonEKSViewPolicy"
 
 
 class UnknownClusterCreator(pulumi.RunError):

@@ -255,9 +255,20 @@ class StackSettings:
     `pulumi config set --secret`: whatever carries their values on must keep them secret."""
 
     @property
-    def secret_variables(self) -> frozenset[str]:
-        """The container's environment variables whose stack keys hold secrets: they go to the pod
-        through a Kubernetes Secret, never as plain values."""
+    def plain_environment(self) -> dict[str, str]:
+        """The container's environment variables whose stack keys hold no secret."""
+        return {variable: value for variable, value in self.backend_environment.items()
+                if variable not in self._secret_variables}
+
+    @property
+    def secret_environment(self) -> dict[str, str]:
+        """The variables whose stack keys hold secrets: they go to the pod through a Kubernetes
+        Secret, never as plain values."""
+        return {variable: value for variable, value in self.backend_environment.items()
+                if variable in self._secret_variables}
+
+    @property
+    def _secret_variables(self) -> frozenset[str]:
         return frozenset(variable for key, variable in BACKEND_ENVIRONMENT.items() if key in self.secret_keys)
 
     @property

@@ -61,10 +61,14 @@ class ClusterArgs:
     cluster_tags: Mapping[str, str] = field(default_factory=dict)
 
 
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+VIEW_POLICY = "AmazonEKSViewPolicy"
+# The association's name per policy; "cluster-admin" as before, so existing entries are not replaced.
+_ASSOCIATION_NAMES = {CLUSTER_ADMIN_POLICY: "cluster-admin", VIEW_POLICY: "view"}
+
+
 def _association_name(access_policy: str) -> str:
-    return {"AmazonEKSClusterAdminPolicy": "cluster-admin", "AmazonEKSViewPolicy": "view"}.get(
-        access_policy, access_policy
-    )
+    return _ASSOCIATION_NAMES.get(access_policy, access_policy)
 
 
 class Cluster(pulumi.ComponentResource):
@@ -134,8 +138,6 @@ class Cluster(pulumi.ComponentResource):
                 key: eks.AccessEntryArgs(
                     principal_arn=grant.principal_arn,
                     access_policies={
-                        # The association's name stays "cluster-admin" for admins, as before, so
-                        # existing entries are not replaced.
                         _association_name(grant.access_policy): eks.AccessPolicyAssociationArgs(
                             policy_arn=pulumi.Output.concat(
                                 "arn:", partition, ":eks::aws:cluster-access-policy/", grant.access_policy
