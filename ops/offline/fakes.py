@@ -116,6 +116,34 @@ def _kubernetes_autoname(args: MockResourceArgs) -> dict:
     return {"metadata": metadata}
 
 
+def _eks_addon(args: MockResourceArgs) -> dict:
+    """EKS names an add-on by cluster and add-on name, plus an ID of its own. The version EKS
+    picks when none is given (its default for the cluster's version) is left out: this fake does
+    not know it, and the harness marks it missing should the program ever pass it on."""
+    cluster, addon = args.inputs["clusterName"], args.inputs["addonName"]
+    token = hashlib.sha256(f"{cluster}/{addon}".encode()).hexdigest()
+    return {
+        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:addon/{cluster}/{addon}/"
+               f"{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:20]}-{token[20:32]}",
+        "createdAt": "2026-01-01T00:00:00Z",
+        "modifiedAt": "2026-01-01T00:00:00Z",
+        "tagsAll": dict(args.inputs.get("tags") or {}),
+    }
+
+
+def _pod_identity_association(args: MockResourceArgs) -> dict:
+    # EKS's association IDs: "a-" and 17 lowercase letters and digits (e.g. a-yrpsdroc4ei7k6xps).
+    inputs = args.inputs
+    key = f"{inputs['clusterName']}/{inputs['namespace']}/{inputs['serviceAccount']}"
+    association_id = "a-" + hashlib.sha256(key.encode()).hexdigest()[:17]
+    return {
+        "associationId": association_id,
+        "associationArn": f"arn:aws:eks:{REGION}:{ACCOUNT}:podidentityassociation/"
+                          f"{inputs['clusterName']}/{association_id}",
+        "tagsAll": dict(inputs.get("tags") or {}),
+    }
+
+
 RESOURCE_FAKES = {
     "kubernetes:core/v1:Secret": _kubernetes_autoname,
     "awsx:ec2:Vpc": _vpc,
@@ -129,6 +157,8 @@ RESOURCE_FAKES = {
     "aws:kms/key:Key": lambda args: {"arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{args.name}"},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda args: {"latestVersion": 1},
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": lambda args: {},
+    "aws:eks/addon:Addon": _eks_addon,
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _pod_identity_association,
 }
 
 

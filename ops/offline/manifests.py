@@ -14,6 +14,11 @@ _KINDS = {
     "kubernetes:policy/v1:PodDisruptionBudget": ("policy/v1", "PodDisruptionBudget"),
     "kubernetes:networking.k8s.io/v1:NetworkPolicy": ("networking.k8s.io/v1", "NetworkPolicy"),
     "kubernetes:core/v1:Secret": ("v1", "Secret"),
+    "kubernetes:core/v1:ServiceAccount": ("v1", "ServiceAccount"),
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole": ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": ("rbac.authorization.k8s.io/v1", "Role"),
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ("rbac.authorization.k8s.io/v1", "RoleBinding"),
 }
 # What a rendered manifest shows in place of a value the program sent as a secret: `ops render`
 # output ends up in terminals, CI logs and pull requests.

@@ -1,0 +1,463 @@
+"""Nodes follow pods: the Kubernetes Cluster Autoscaler, given AWS rights through EKS Pod Identity.
+
+Why Cluster Autoscaler, and not Karpenter or EKS Auto Mode
+-----------------------------------------------------------
+The cluster runs ONE EKS managed node group (components/cluster.py). EKS backs every managed node
+group with an EC2 Auto Scaling group that it creates in the account and tags so that the Cluster
+Autoscaler can find it ("Amazon EKS tags managed node group resources so that they are configured
+to use the Kubernetes Cluster Autoscaler", Amazon EKS User Guide, managed node groups). The
+Cluster Autoscaler then only moves that group's desired capacity, never past its min and max
+("Cluster Autoscaler will respect the minimum and maximum values of each Auto Scaling Group. It
+will only adjust the desired value", kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/
+README.md). So the stack config's nodeMinSize/nodeMaxSize stay the bounds, one Deployment and one
+IAM role are all it adds, and nothing else provisions nodes.
+  - Karpenter launches instances itself, outside any node group: a second provisioning system
+    beside the managed node group, with its own CRDs (NodePool, EC2NodeClass), its own node IAM
+    role and access entry, and an interruption queue.
+  - EKS Auto Mode replaces the managed node group (and the vpc-cni and kube-proxy add-ons this
+    program pins) with nodes AWS runs: a different cluster design, not an add-on.
+
+How `up` and the autoscaler stay out of each other's way
+--------------------------------------------------------
+The autoscaler changes the Auto Scaling group's desired size; EKS reflects it in the node group's
+scalingConfig.desiredSize. The next `pulumi up` would set it back to the stack's nodeDesiredSize
+unless the node group ignores that field: the integrator sets pulumi-eks's
+`ignore_scaling_changes=True` on the ManagedNodeGroup whenever this component is used.
+
+Least privilege
+---------------
+- Credentials come from EKS Pod Identity: a role that only `pods.eks.amazonaws.com` may assume,
+  associated with exactly kube-system/cluster-autoscaler in this cluster. The nodes' IMDS stays
+  closed to pods (hop limit 1, components/cluster.py); the Pod Identity agent add-on serves the
+  credentials instead.
+- SetDesiredCapacity and TerminateInstanceInAutoScalingGroup are allowed only on Auto Scaling
+  groups tagged `k8s.io/cluster-autoscaler/enabled: true` AND `k8s.io/cluster-autoscaler/<this
+  cluster>: owned`, the tags EKS puts on this cluster's managed node groups (the scoped policy of
+  the Amazon EKS Best Practices Guide, Cluster Autoscaler, "Employ least privileged access to the
+  IAM role"). A second cluster's groups in the same account are out of reach even if the
+  discovery flag were wrong.
+- Describe* calls cannot be scoped to a resource (CA's AWS README grants them on "*"); only
+  eks:DescribeNodegroup can, and is limited to this cluster's node groups.
+- RBAC is the official example manifest's (cluster-autoscaler/cloudprovider/aws/examples/
+  cluster-autoscaler-autodiscover.yaml) minus the `extensions` API group, which Kubernetes no
+  longer serves; the namespaced ConfigMap rights stay in a Role in kube-system.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "cluster-autoscaler"
+NAME = "cluster-autoscaler"
+POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent"
+# Pod Identity's service principal, and the two actions its trust policy must allow (pulumi-aws
+# aws.eks.PodIdentityAssociation docs, "Basic Usage"): EKS tags the session with the cluster,
+# namespace and service account.
+POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+# The official manifest's user (nobody); the image is distroless and needs no particular UID.
+RUN_AS_USER = 65534
+# CA's metrics and /health-check endpoint (the official manifests scrape port 8085).
+METRICS_PORT = 8085
+IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
+# Where the EKS Pod Identity agent serves credentials on every node (the AWS SDKs' EKS container
+# credentials host, e.g. awslabs aws-c-auth EKS_CREDENTIALS_HOST).
+POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
+
+
+def discovery_tags(cluster_name: str) -> dict[str, str]:
+    """The tags (key: value) EKS puts on a managed node group's Auto Scaling group for CA."""
+    return {
+        "k8s.io/cluster-autoscaler/enabled": "true",
+        f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+    }
+
+
+@dataclass(frozen=True)
+class AutoscalerRelease:
+    tag: str
+    digest: str | None
+    """The image index (multi-arch manifest list) digest, or None where no public source gave one."""
+
+    @property
+    def image(self) -> str:
+        pinned = f"@{self.digest}" if self.digest else ""
+        return f"{IMAGE_REPOSITORY}:{self.tag}{pinned}"
+
+
+# One row per Kubernetes minor: "We recommend using Cluster Autoscaler with the Kubernetes control
+# plane (previously referred to as master) version for which it was meant" (cluster-autoscaler/
+# README.md, Releases): CA's minor equals the cluster's.
+# Sources:
+#   [PROMO] kubernetes/k8s.io registry.k8s.io/images/k8s-staging-autoscaling/images.yaml, entry
+#           `cluster-autoscaler` (the image promoter's manifest: the digest registry.k8s.io serves
+#           for the tag). The stored copy ends at v1.33.1; later patches may exist.
+#   [PUB]   not in a stored copy of the promoter manifest; the digest as re-resolved from the
+#           registry and recorded in several independent public repositories (e.g. "official CA
+#           1.35.2 image index aac369dc..."; "1.35.2 manifest-list digest ... Linux amd64 child
+#           8c8cc9d7..."). Check with `crane digest IMAGE:TAG` before relying on it.
+#   [ONE]   a single public repository records it; weaker than [PUB].
+# 1.34: no digest for any 1.34 patch in any source available here; the tag alone (v1.34.5 is
+# named in the release notes) makes the policy pack refuse the Deployment, which is the point.
+RELEASES: dict[str, AutoscalerRelease] = {
+    "1.31": AutoscalerRelease("v1.31.3", "sha256:b5ac5d93d0e43c6f4f14b0a3994ff905ed169aa0d614d7af702eca0a254cb8a8"),  # [PROMO]
+    "1.32": AutoscalerRelease("v1.32.2", "sha256:c627d8d159a8cd6705a2612afd8a9ffc499e2fc37bad3525364427439b9224c0"),  # [PROMO]
+    "1.33": AutoscalerRelease("v1.33.1", "sha256:0d53371b73eae57dbed927a72b71d4fe756ce4dbfe528b4217a1078cb13445f0"),  # [PROMO]
+    "1.34": AutoscalerRelease("v1.34.5", None),
+    "1.35": AutoscalerRelease("v1.35.2", "sha256:aac369dc283927a623deb1af54696efcc722ae79255aa07788422e495bab887d"),  # [PUB]
+    "1.36": AutoscalerRelease("v1.36.1", "sha256:461388d03eb5b55db58941ee7a81d9a619dd15302b01cbab9f5a9946715994b4"),  # [ONE]
+}
+
+
+def release_for(kubernetes_version: str) -> AutoscalerRelease:
+    """The CA release for a cluster on `kubernetes_version` ("1.35"); ValueError if none is known."""
+    try:
+        return RELEASES[kubernetes_version]
+    except KeyError:
+        raise ValueError(
+            f"no Cluster Autoscaler release is pinned for Kubernetes {kubernetes_version}: CA's minor must "
+            f"match the cluster's; known: {', '.join(RELEASES)} (components/node_autoscaler.py RELEASES)"
+        ) from None
+
+
+def autoscaler_policy(cluster_name: str, partition: str, region: str) -> dict:
+    """The IAM policy document: describe anything, change only this cluster's node groups."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ScaleOnlyThisClustersNodeGroups",
+                "Effect": "Allow",
+                "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {
+                    f"aws:ResourceTag/{key}": value for key, value in discovery_tags(cluster_name).items()
+                }},
+            },
+            {
+                # Read-only calls with no resource-level permissions: IAM accepts only "*" here.
+                "Sid": "DiscoverNodeGroups",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                ],
+                "Resource": "*",
+            },
+            {
+                # Labels and taints of a managed node group scaled to zero (CA's AWS README).
+                "Sid": "ReadThisClustersNodeGroups",
+                "Effect": "Allow",
+                "Action": "eks:DescribeNodegroup",
+                "Resource": f"arn:{partition}:eks:{region}:*:nodegroup/{cluster_name}/*/*",
+            },
+        ],
+    }
+
+
+def autoscaler_flags(cluster_name: str) -> list[str]:
+    return [
+        "--cloud-provider=aws",
+        # Both tags, so only this cluster's groups are found (the README's recommendation when
+        # several clusters share an account); the IAM condition enforces the same.
+        "--node-group-auto-discovery=asg:tag=" + ",".join(discovery_tags(cluster_name)),
+        # One managed node group spans every zone today, so balancing has nothing to do; it keeps
+        # zones even if per-zone groups are added, which is how CA's FAQ runs multi-zone clusters.
+        "--balance-similar-node-groups",
+        # EKS runs its own pods (CoreDNS, the VPC CNI, the Pod Identity agent) in kube-system on
+        # these nodes: CA's default would keep almost every node forever.
+        "--skip-nodes-with-system-pods=false",
+        # The backend's only local storage is an in-memory emptyDir of metrics files, which a
+        # rescheduled pod recreates; the default would pin every node that runs a backend pod.
+        "--skip-nodes-with-local-storage=false",
+        # The group that leaves the least CPU and memory idle after a scale-up: the cheapest when
+        # more than one group fits, and the same as any other with the one group there is today.
+        "--expander=least-waste",
+    ]
+
+
+@dataclass
+class NodeAutoscalerArgs:
+    cluster_name: pulumi.Input[str]
+    kubeconfig: pulumi.Input[str]
+    """The cluster's kubeconfig (a secret Output): the component builds its own provider from it."""
+    kubernetes_version: str
+    """The cluster's Kubernetes minor ("1.35"): CA's minor must match it (RELEASES)."""
+    region: str
+    """Where the node group's Auto Scaling group lives; the pod cannot learn it from IMDS."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """The node group: the Pod Identity agent and CA run on its nodes."""
+
+
+class NodeAutoscaler(pulumi.ComponentResource):
+    role_arn: pulumi.Output[str]
+    image: str
+    service_account: str
+
+    def __init__(self, name: str, args: NodeAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("backend-on-eks:index:NodeAutoscaler", name, None, opts)
+        release = release_for(args.kubernetes_version)
+        child = pulumi.ResourceOptions(parent=self)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        cluster_name = pulumi.Output.from_input(args.cluster_name)
+
+        # The agent is a DaemonSet: EKS reports the add-on healthy only once nodes run it.
+        agent = aws.eks.Addon(
+            f"{name}-pod-identity-agent",
+            cluster_name=cluster_name,
+            addon_name=POD_IDENTITY_AGENT_ADDON,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            description=cluster_name.apply(lambda cluster: f"Cluster Autoscaler of EKS cluster {cluster} (Pod Identity)"),
+            assume_role_policy=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Effect": "Allow",
+                    "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+                    "Action": list(POD_IDENTITY_ACTIONS),
+                }],
+            }),
+            opts=child,
+        )
+        # Inline: the policy names this cluster and is of no use to any other role.
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.name,
+            name=NAME,
+            policy=pulumi.Output.all(cluster_name, partition).apply(
+                lambda values: json.dumps(autoscaler_policy(values[0], values[1], args.region))
+            ),
+            opts=child,
+        )
+        association = aws.eks.PodIdentityAssociation(
+            f"{name}-pod-identity",
+            cluster_name=cluster_name,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            role_arn=role.arn,
+            opts=child,
+        )
+
+        provider = k8s.Provider(
+            f"{name}-provider",
+            kubeconfig=args.kubeconfig,
+            # Lets `pulumi destroy` finish after the cluster is already gone.
+            delete_unreachable=True,
+            opts=child,
+        )
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
+        labels = {
+            "app.kubernetes.io/name": NAME,
+            "app.kubernetes.io/component": "node-autoscaler",
+            "app.kubernetes.io/part-of": "backend-on-eks",
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+
+        def metadata(namespaced: bool = True) -> k8s.meta.v1.ObjectMetaArgs:
+            return k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace=NAMESPACE if namespaced else None, labels=labels)
+
+        service_account = k8s.core.v1.ServiceAccount(
+            f"{name}-service-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=NAMESPACE, labels=labels),
+            opts=in_cluster,
+        )
+        subject = k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=SERVICE_ACCOUNT, namespace=NAMESPACE)
+        cluster_role = k8s.rbac.v1.ClusterRole(
+            f"{name}-cluster-role", metadata=metadata(namespaced=False), rules=CLUSTER_RULES, opts=in_cluster,
+        )
+        cluster_role_binding = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-cluster-role-binding",
+            metadata=metadata(namespaced=False),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole",
+                                             name=cluster_role.metadata.name),
+            subjects=[subject],
+            opts=in_cluster,
+        )
+        namespace_role = k8s.rbac.v1.Role(
+            f"{name}-role-in-namespace", metadata=metadata(), rules=NAMESPACE_RULES, opts=in_cluster,
+        )
+        role_binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-role-binding",
+            metadata=metadata(),
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
+                                             name=namespace_role.metadata.name),
+            subjects=[subject],
+            opts=in_cluster,
+        )
+
+        selector = {"app.kubernetes.io/name": NAME}
+        # Only what CA needs: the Kubernetes API and the AWS APIs (HTTPS), DNS, and the Pod Identity
+        # agent on the node's link-local address (plain HTTP, port 80: the AWS SDKs' container
+        # credentials endpoint for EKS). Nothing calls CA but the kubelet's probes and a scraper,
+        # on its metrics port. The VPC CNI's policy agent (components/cluster.py) enforces this.
+        network_policy = k8s.networking.v1.NetworkPolicy(
+            f"{name}-network-policy",
+            metadata=metadata(),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                policy_types=["Ingress", "Egress"],
+                ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT)],
+                )],
+                egress=[
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={"kubernetes.io/metadata.name": "kube-system"},
+                            ),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"k8s-app": "kube-dns"}),
+                        )],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol=protocol, port=53)
+                               for protocol in ("UDP", "TCP")],
+                    ),
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=443)],
+                    ),
+                    k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                        to=[k8s.networking.v1.NetworkPolicyPeerArgs(
+                            ip_block=k8s.networking.v1.IPBlockArgs(cidr=POD_IDENTITY_AGENT_CIDR),
+                        )],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=80)],
+                    ),
+                ],
+            ),
+            opts=in_cluster,
+        )
+        k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=NAME, namespace=NAMESPACE, labels=labels,
+                # CA reads and writes the Kubernetes API: its token is mounted on purpose.
+                annotations={"checkov.io/skip1": "CKV_K8S_38=the Cluster Autoscaler calls the Kubernetes API"},
+            ),
+            spec=k8s.apps.v1.DeploymentSpecArgs(
+                # One active autoscaler per cluster; a second replica would only wait on the lease.
+                replicas=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                template=k8s.core.v1.PodTemplateSpecArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        labels=labels,
+                        # A pod that is not safe to evict keeps its node (CA's FAQ): CA never
+                        # removes the node it runs on, evicting itself half-way through a drain.
+                        annotations={"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
+                    ),
+                    spec=_pod_spec(release.image, cluster_name, args.region),
+                ),
+            ),
+            # Pods started before the association exists get no AWS credentials until restarted;
+            # the agent must run before the pod starts, and the RBAC before CA's first call.
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=provider,
+                depends_on=[agent, association, role_policy, service_account, cluster_role_binding, role_binding,
+                            network_policy],
+            ),
+        )
+
+        self.role_arn = role.arn
+        self.image = release.image
+        self.service_account = SERVICE_ACCOUNT
+        self.register_outputs({"role_arn": self.role_arn, "image": self.image})
+
+
+# The official manifest's ClusterRole, without the `extensions` group (not served since 1.16).
+CLUSTER_RULES = [
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["events", "endpoints"], verbs=["create", "patch"]),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods/eviction"], verbs=["create"]),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods/status"], verbs=["update"]),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["endpoints"], resource_names=[NAME],
+                               verbs=["get", "update"]),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["nodes"], verbs=["watch", "list", "get", "update"]),
+    k8s.rbac.v1.PolicyRuleArgs(
+        api_groups=[""],
+        resources=["namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims",
+                   "persistentvolumes"],
+        verbs=["watch", "list", "get"],
+    ),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=["policy"], resources=["poddisruptionbudgets"], verbs=["watch", "list"]),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=["apps"], resources=["statefulsets", "replicasets", "daemonsets"],
+                               verbs=["watch", "list", "get"]),
+    k8s.rbac.v1.PolicyRuleArgs(
+        api_groups=["storage.k8s.io"],
+        resources=["storageclasses", "csinodes", "csidrivers", "csistoragecapacities"],
+        verbs=["watch", "list", "get"],
+    ),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=["batch"], resources=["jobs"], verbs=["get", "list", "watch", "patch"]),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=["coordination.k8s.io"], resources=["leases"], verbs=["create"]),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=["coordination.k8s.io"], resources=["leases"], resource_names=[NAME],
+                               verbs=["get", "update"]),
+]
+# Its status ConfigMap (and the priority expander's, should that expander ever be chosen).
+NAMESPACE_RULES = [
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["configmaps"], verbs=["create", "list", "watch"]),
+    k8s.rbac.v1.PolicyRuleArgs(
+        api_groups=[""], resources=["configmaps"],
+        resource_names=["cluster-autoscaler-status", "cluster-autoscaler-priority-expander"],
+        verbs=["delete", "get", "update", "watch"],
+    ),
+]
+
+
+def _pod_spec(image: str, cluster_name: pulumi.Output[str], region: str) -> k8s.core.v1.PodSpecArgs:
+    def probe(period: int, failures: int) -> k8s.core.v1.ProbeArgs:
+        return k8s.core.v1.ProbeArgs(
+            http_get=k8s.core.v1.HTTPGetActionArgs(path="/health-check", port="metrics"),
+            period_seconds=period,
+            timeout_seconds=5,
+            failure_threshold=failures,
+        )
+
+    return k8s.core.v1.PodSpecArgs(
+        service_account_name=SERVICE_ACCOUNT,
+        # As the official manifest: never preempted to make room for ordinary pods. Allowed in
+        # kube-system, and no Pod Security level restricts it.
+        priority_class_name="system-cluster-critical",
+        security_context=k8s.core.v1.PodSecurityContextArgs(
+            run_as_non_root=True,
+            run_as_user=RUN_AS_USER,
+            run_as_group=RUN_AS_USER,
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        containers=[k8s.core.v1.ContainerArgs(
+            name=NAME,
+            image=image,
+            # A digest names one image: the node's cached copy is necessarily the same.
+            image_pull_policy="IfNotPresent",
+            # The image has no entrypoint, only the binary at its root (no certificates mounted
+            # from the host: the distroless base carries its own CA bundle).
+            command=cluster_name.apply(lambda cluster: ["/cluster-autoscaler", *autoscaler_flags(cluster)]),
+            # The SDK reads the region from here; IMDS is closed to pods (hop limit 1).
+            env=[k8s.core.v1.EnvVarArgs(name="AWS_REGION", value=region)],
+            ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=METRICS_PORT, protocol="TCP")],
+            liveness_probe=probe(period=30, failures=3),
+            readiness_probe=probe(period=10, failures=3),
+            # The official manifest's figures: CA holds every node and pod in memory.
+            resources=k8s.core.v1.ResourceRequirementsArgs(
+                requests={"cpu": "100m", "memory": "600Mi"},
+                limits={"cpu": "100m", "memory": "600Mi"},
+            ),
+            security_context=k8s.core.v1.SecurityContextArgs(
+                allow_privilege_escalation=False,
+                privileged=False,
+                read_only_root_filesystem=True,
+                run_as_non_root=True,
+                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+            ),
+        )],
+    )

@@ -1,0 +1,349 @@
+"""Nodes follow pods: prod's Cluster Autoscaler, its AWS rights and its place in the cluster.
+
+Evaluated as `pulumi up` of prod under the offline mocks, with the autoscaler wired as
+__main__.py wires it (components/node_autoscaler.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import subprocess
+import textwrap
+
+import kubernetes_validate
+import pytest
+import yaml
+
+import eks_versions
+from components import node_autoscaler
+from ops.offline import harness
+from ops.offline.manifests import manifests
+from ops.offline.stacks import evaluate_stack
+from tests.policy.adapter import violations
+from tests.support.tools import find_tool
+
+COMPONENT = "backend-on-eks:index:NodeAutoscaler"
+PREFIX = "backend-on-eks:"
+SCALING_ACTIONS = {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
+
+# Until __main__.py wires the autoscaler, the tests add to the real program exactly the block the
+# integrator puts there (prod turns nodeAutoscaling on); from then on, prod is evaluated as it is.
+_WIRING = textwrap.dedent('''\
+    import os, runpy, sys
+    REAL = {real!r}
+    # The CLI runs the program from its project directory; the program's paths are relative to it.
+    os.chdir(REAL)
+    sys.path.insert(0, REAL)
+    program = runpy.run_path(os.path.join(REAL, "__main__.py"), run_name="__main__")
+    from components.node_autoscaler import NodeAutoscaler, NodeAutoscalerArgs
+    config, cluster = program["config"], program["cluster"]
+    NodeAutoscaler("node-autoscaler", NodeAutoscalerArgs(
+        cluster_name=cluster.cluster_name,
+        kubeconfig=cluster.kubeconfig,
+        kubernetes_version=config.kubernetes_version,
+        region=config.region,
+        depends_on=[cluster.node_group],
+    ))
+''')
+
+
+@pytest.fixture(scope="module")
+def prod_graph(prod, tmp_path_factory) -> harness.Evaluation:
+    if "NodeAutoscaler(" in (harness.PROJECT_DIR / "__main__.py").read_text():
+        return prod
+    project = tmp_path_factory.mktemp("wired")
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml"):
+        (project / name).write_text((harness.PROJECT_DIR / name).read_text())
+    (project / "__main__.py").write_text(_WIRING.format(real=str(harness.PROJECT_DIR)))
+    return evaluate_stack("prod", project_dir=project)
+
+
+def _mine(evaluation: harness.Evaluation) -> list[harness.Registration]:
+    [component] = evaluation.of_type(COMPONENT)
+    return [r for r in evaluation.registrations if r is component or component in evaluation.ancestors(r)]
+
+
+def _one(evaluation: harness.Evaluation, type_: str) -> harness.Registration:
+    [found] = [r for r in _mine(evaluation) if r.type == type_]
+    return found
+
+
+def _manifests(evaluation: harness.Evaluation) -> list[dict]:
+    return manifests(dataclasses.replace(evaluation, registrations=_mine(evaluation)))
+
+
+def _manifest(evaluation: harness.Evaluation, kind: str) -> dict:
+    [found] = [m for m in _manifests(evaluation) if m["kind"] == kind]
+    return found
+
+
+def _cluster_name(evaluation: harness.Evaluation) -> str:
+    return evaluation.one("eks:index:Cluster").inputs["name"]
+
+
+def _policy(evaluation: harness.Evaluation) -> dict:
+    return json.loads(_one(evaluation, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
+
+
+def _statements(document: dict) -> list[dict]:
+    statements = document["Statement"]
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _container(evaluation: harness.Evaluation) -> dict:
+    [container] = _manifest(evaluation, "Deployment")["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+# --- AWS ----------------------------------------------------------------------------------------
+
+
+def test_prod_declares_the_autoscaler_with_no_missing_fake_output(prod_graph):
+    assert {r.type for r in _mine(prod_graph)} >= {
+        "aws:eks/addon:Addon", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation", "kubernetes:apps/v1:Deployment",
+    }
+    assert prod_graph.missing_fake_outputs() == []
+
+
+def test_scaling_actions_are_allowed_only_on_auto_scaling_groups_tagged_for_this_cluster(prod_graph):
+    cluster = _cluster_name(prod_graph)
+    granting = [s for s in _statements(_policy(prod_graph))
+                if s["Effect"] == "Allow" and SCALING_ACTIONS & set(_listed(s["Action"]))]
+    assert granting
+    for statement in granting:
+        assert statement["Condition"] == {"StringEquals": {
+            "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true",
+            f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "owned",
+        }}
+
+
+def test_no_statement_grants_a_wildcard_action(prod_graph):
+    actions = [a for s in _statements(_policy(prod_graph)) for a in _listed(s["Action"])]
+    assert actions and not [a for a in actions if "*" in a]
+
+
+def test_the_node_group_description_is_readable_only_for_this_clusters_node_groups(prod_graph):
+    [statement] = [s for s in _statements(_policy(prod_graph)) if "eks:DescribeNodegroup" in _listed(s["Action"])]
+    assert statement["Resource"] == f"arn:aws:eks:us-east-1:*:nodegroup/{_cluster_name(prod_graph)}/*/*"
+
+
+def test_the_role_trusts_eks_pod_identity_and_nothing_else(prod_graph):
+    trust = json.loads(_one(prod_graph, "aws:iam/role:Role").inputs["assumeRolePolicy"])
+    assert _statements(trust) == [{
+        "Effect": "Allow",
+        "Principal": {"Service": "pods.eks.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+    }]
+
+
+def test_the_policy_belongs_to_the_autoscalers_role(prod_graph):
+    role = _one(prod_graph, "aws:iam/role:Role")
+    assert _one(prod_graph, "aws:iam/rolePolicy:RolePolicy").inputs["role"] == role.outputs["name"]
+
+
+def test_the_association_gives_the_role_to_kube_system_cluster_autoscaler_in_this_cluster(prod_graph):
+    association = _one(prod_graph, "aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs
+    service_account = _manifest(prod_graph, "ServiceAccount")["metadata"]
+    assert (association["clusterName"], association["namespace"], association["serviceAccount"]) == (
+        _cluster_name(prod_graph), service_account["namespace"], service_account["name"])
+    assert association["roleArn"] == _one(prod_graph, "aws:iam/role:Role").outputs["arn"]
+
+
+def test_the_deployment_runs_as_the_associated_service_account(prod_graph):
+    spec = _manifest(prod_graph, "Deployment")["spec"]["template"]["spec"]
+    association = _one(prod_graph, "aws:eks/podIdentityAssociation:PodIdentityAssociation").inputs
+    assert spec["serviceAccountName"] == association["serviceAccount"]
+    assert _manifest(prod_graph, "Deployment")["metadata"]["namespace"] == association["namespace"]
+
+
+def test_the_pod_identity_agent_add_on_waits_for_the_node_group(prod_graph):
+    agent = _one(prod_graph, "aws:eks/addon:Addon")
+    assert agent.inputs["addonName"] == "eks-pod-identity-agent"
+    assert agent.inputs["clusterName"] == _cluster_name(prod_graph)
+    assert prod_graph.one("eks:index:ManagedNodeGroup").urn in prod_graph.transitive_dependencies(agent)
+
+
+def test_the_autoscaler_starts_only_once_its_credentials_can_be_served(prod_graph):
+    # A pod created before its association exists gets no credentials until it restarts.
+    deployment = _one(prod_graph, "kubernetes:apps/v1:Deployment")
+    waits_for = prod_graph.transitive_dependencies(deployment)
+    for type_ in ("aws:eks/addon:Addon", "aws:eks/podIdentityAssociation:PodIdentityAssociation",
+                  "aws:iam/rolePolicy:RolePolicy"):
+        assert _one(prod_graph, type_).urn in waits_for, type_
+
+
+# --- The autoscaler's image and flags -----------------------------------------------------------
+
+
+def test_the_autoscaler_minor_equals_the_clusters_kubernetes_minor(prod_graph):
+    version = prod_graph.config[PREFIX + "kubernetesVersion"]
+    tag = re.fullmatch(r"registry\.k8s\.io/autoscaling/cluster-autoscaler:v(\d+)\.(\d+)\.\d+(@.*)?",
+                       _container(prod_graph)["image"])
+    assert tag and f"{tag[1]}.{tag[2]}" == version
+
+
+def test_every_release_in_the_table_is_of_its_own_minor():
+    for minor, release in node_autoscaler.RELEASES.items():
+        assert release.tag.startswith(f"v{minor}."), minor
+
+
+def test_every_version_eks_accepts_today_has_an_autoscaler_release():
+    assert set(eks_versions.accepted_versions(eks_versions.utc_today())) <= set(node_autoscaler.RELEASES)
+
+
+def test_a_kubernetes_version_without_a_release_is_refused_by_name():
+    with pytest.raises(ValueError, match="Kubernetes 1.99"):
+        node_autoscaler.release_for("1.99")
+
+
+def test_prods_autoscaler_image_is_pinned_by_digest(prod_graph):
+    assert re.fullmatch(r"[^@]+:v[0-9.]+@sha256:[0-9a-f]{64}", _container(prod_graph)["image"])
+
+
+def test_auto_discovery_looks_for_both_tags_naming_this_cluster(prod_graph):
+    cluster = _cluster_name(prod_graph)
+    discovery = [f for f in _container(prod_graph)["command"] if f.startswith("--node-group-auto-discovery=")]
+    assert discovery == [
+        f"--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/{cluster}"
+    ]
+
+
+@pytest.mark.parametrize("flag", [
+    "--cloud-provider=aws",
+    "--balance-similar-node-groups",
+    "--skip-nodes-with-system-pods=false",
+    "--skip-nodes-with-local-storage=false",
+    "--expander=least-waste",
+])
+def test_the_autoscaler_runs_with(prod_graph, flag):
+    assert flag in _container(prod_graph)["command"]
+
+
+def test_the_autoscaler_is_told_its_region(prod_graph):
+    # IMDS is closed to pods (hop limit 1): the AWS SDK learns the region from the environment.
+    assert {"name": "AWS_REGION", "value": prod_graph.config["aws:region"]} in _container(prod_graph)["env"]
+
+
+# --- Kubernetes ---------------------------------------------------------------------------------
+
+# The official example manifest's rules (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/
+# aws/examples/cluster-autoscaler-autodiscover.yaml): (API groups, resources, resource names or
+# None for any, verbs).
+OFFICIAL_CLUSTER_RULES = [
+    ({""}, {"events", "endpoints"}, None, {"create", "patch"}),
+    ({""}, {"pods/eviction"}, None, {"create"}),
+    ({""}, {"pods/status"}, None, {"update"}),
+    ({""}, {"endpoints"}, {"cluster-autoscaler"}, {"get", "update"}),
+    ({""}, {"nodes"}, None, {"watch", "list", "get", "update"}),
+    ({""}, {"namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims",
+            "persistentvolumes"}, None, {"watch", "list", "get"}),
+    ({"extensions"}, {"replicasets", "daemonsets"}, None, {"watch", "list", "get"}),
+    ({"policy"}, {"poddisruptionbudgets"}, None, {"watch", "list"}),
+    ({"apps"}, {"statefulsets", "replicasets", "daemonsets"}, None, {"watch", "list", "get"}),
+    ({"storage.k8s.io"}, {"storageclasses", "csinodes", "csidrivers", "csistoragecapacities"}, None,
+     {"watch", "list", "get"}),
+    ({"batch", "extensions"}, {"jobs"}, None, {"get", "list", "watch", "patch"}),
+    ({"coordination.k8s.io"}, {"leases"}, None, {"create"}),
+    ({"coordination.k8s.io"}, {"leases"}, {"cluster-autoscaler"}, {"get", "update"}),
+]
+OFFICIAL_NAMESPACE_RULES = [
+    ({""}, {"configmaps"}, None, {"create", "list", "watch"}),
+    ({""}, {"configmaps"}, {"cluster-autoscaler-status", "cluster-autoscaler-priority-expander"},
+     {"delete", "get", "update", "watch"}),
+]
+
+
+def _uncovered(rules: list[dict], official) -> list[tuple]:
+    """Each (group, resource, name, verb) a rule grants that no official rule grants."""
+    missing = []
+    for rule in rules:
+        names = rule.get("resourceNames") or [None]
+        for group in rule.get("apiGroups", []):
+            for resource in rule.get("resources", []):
+                for name in names:
+                    for verb in rule.get("verbs", []):
+                        if not any(group in g and resource in r and (n is None or name in n) and verb in v
+                                   for g, r, n, v in official):
+                            missing.append((group, resource, name, verb))
+    return missing
+
+
+def test_the_cluster_role_grants_nothing_the_official_manifest_does_not(prod_graph):
+    assert _uncovered(_manifest(prod_graph, "ClusterRole")["rules"], OFFICIAL_CLUSTER_RULES) == []
+
+
+def test_the_namespace_role_grants_nothing_the_official_manifest_does_not(prod_graph):
+    role = _manifest(prod_graph, "Role")
+    assert role["metadata"]["namespace"] == "kube-system"
+    assert _uncovered(role["rules"], OFFICIAL_NAMESPACE_RULES) == []
+
+
+@pytest.mark.parametrize("kind, role_kind", [("ClusterRoleBinding", "ClusterRole"), ("RoleBinding", "Role")])
+def test_each_binding_gives_its_role_to_the_autoscalers_service_account_alone(prod_graph, kind, role_kind):
+    binding = _manifest(prod_graph, kind)
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind,
+                                  "name": _manifest(prod_graph, role_kind)["metadata"]["name"]}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "cluster-autoscaler", "namespace": "kube-system"}]
+
+
+def test_the_autoscaler_pod_passes_every_pod_policy_of_the_pack(prod_graph):
+    # The pack holds pods in every namespace to the restricted Pod Security Standard and more.
+    assert violations(dataclasses.replace(prod_graph, registrations=_mine(prod_graph))) == {}
+
+
+def test_the_autoscaler_pod_is_cluster_critical(prod_graph):
+    assert _manifest(prod_graph, "Deployment")["spec"]["template"]["spec"]["priorityClassName"] == \
+        "system-cluster-critical"
+
+
+def test_the_autoscaler_may_reach_only_dns_https_and_the_pod_identity_agent(prod_graph):
+    policy = _manifest(prod_graph, "NetworkPolicy")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= \
+        _manifest(prod_graph, "Deployment")["spec"]["template"]["metadata"]["labels"].items()
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    reachable = sorted(
+        (port["protocol"], port["port"], json.dumps(rule.get("to"), sort_keys=True))
+        for rule in policy["egress"] for port in rule["ports"]
+    )
+    dns = json.dumps([{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                       "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], sort_keys=True)
+    agent = json.dumps([{"ipBlock": {"cidr": "169.254.170.23/32"}}], sort_keys=True)
+    assert reachable == sorted([("UDP", 53, dns), ("TCP", 53, dns), ("TCP", 443, "null"), ("TCP", 80, agent)])
+
+
+def test_every_kubernetes_object_goes_through_a_provider_built_from_the_clusters_kubeconfig(prod_graph):
+    [provider] = [r for r in _mine(prod_graph) if r.type == "pulumi:providers:kubernetes"]
+    assert json.loads(provider.inputs["kubeconfig"])["users"][0]["user"]["exec"]["args"][-3] == _cluster_name(prod_graph)
+    assert provider.inputs["deleteUnreachable"] in (True, "true")
+    for registration in _mine(prod_graph):
+        if registration.type.startswith("kubernetes:"):
+            assert registration.provider.startswith(provider.urn + "::"), registration.name
+
+
+def test_the_autoscalers_manifests_are_valid_under_the_strict_schema_of_prods_version(prod_graph):
+    version = prod_graph.config[PREFIX + "kubernetesVersion"]
+    objects = _manifests(prod_graph)
+    assert {m["kind"] for m in objects} == {
+        "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment", "NetworkPolicy"}
+    for manifest in objects:
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_checkov_finds_no_failing_kubernetes_check_in_the_autoscalers_manifests(prod_graph, tmp_path):
+    (tmp_path / "autoscaler.yaml").write_text(yaml.safe_dump_all(_manifests(prod_graph)))
+    proc = subprocess.run(
+        [find_tool("checkov", ".venv-tools"), "--directory", str(tmp_path), "--framework", "kubernetes",
+         "--skip-download", "--output", "json", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )
+    report = json.loads(proc.stdout)
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["passed"] >= 40  # it looked at the Deployment and the RBAC objects
