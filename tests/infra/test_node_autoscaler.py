@@ -49,15 +49,27 @@ _WIRING = textwrap.dedent('''\
 ''')
 
 
-@pytest.fixture(scope="module")
-def prod_graph(prod, tmp_path_factory) -> harness.Evaluation:
-    if "NodeAutoscaler(" in (harness.PROJECT_DIR / "__main__.py").read_text():
-        return prod
+def _wired(tmp_path_factory, **kwargs) -> harness.Evaluation:
     project = tmp_path_factory.mktemp("wired")
     for name in ("Pulumi.yaml", "Pulumi.prod.yaml"):
         (project / name).write_text((harness.PROJECT_DIR / name).read_text())
     (project / "__main__.py").write_text(_WIRING.format(real=str(harness.PROJECT_DIR)))
-    return evaluate_stack("prod", project_dir=project)
+    return evaluate_stack("prod", project_dir=project, **kwargs)
+
+
+def _main_wires_it() -> bool:
+    return "NodeAutoscaler(" in (harness.PROJECT_DIR / "__main__.py").read_text()
+
+
+@pytest.fixture(scope="module")
+def prod_graph(prod, tmp_path_factory) -> harness.Evaluation:
+    return prod if _main_wires_it() else _wired(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def prod_preview_graph(prod_preview, tmp_path_factory) -> harness.Evaluation:
+    """`pulumi preview` of prod as a new stack: nothing exists yet."""
+    return prod_preview if _main_wires_it() else _wired(tmp_path_factory, preview=True)
 
 
 def _mine(evaluation: harness.Evaluation) -> list[harness.Registration]:
@@ -347,3 +359,17 @@ def test_checkov_finds_no_failing_kubernetes_check_in_the_autoscalers_manifests(
     failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
     assert failed == []
     assert report["summary"]["passed"] >= 40  # it looked at the Deployment and the RBAC objects
+
+
+def test_a_preview_of_a_new_stack_already_shows_the_pinned_image_and_this_clusters_flags(prod_preview_graph):
+    # Nothing the pod spec holds waits for AWS: the policy pack judges it in the pull request.
+    deployment = _one(prod_preview_graph, "kubernetes:apps/v1:Deployment")
+    assert deployment.unknown_inputs == set()
+    assert _container(prod_preview_graph)["image"] == node_autoscaler.RELEASES["1.35"].image
+    assert violations(dataclasses.replace(prod_preview_graph, registrations=_mine(prod_preview_graph))) == {}
+
+
+def test_in_a_preview_the_association_waits_for_the_roles_arn(prod_preview_graph):
+    # The role is yet to be created: its ARN, and so the association's, is known only after `up`.
+    association = _one(prod_preview_graph, "aws:eks/podIdentityAssociation:PodIdentityAssociation")
+    assert association.unknown_inputs == {"roleArn"}
