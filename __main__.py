@@ -11,6 +11,7 @@ import settings
 import zones
 from components.cluster import Cluster, ClusterArgs
 from components.exposure import NodePortAccess, NodePortAccessArgs
+from components.front_door import FrontDoor, FrontDoorArgs
 from components.image import Image, ImageArgs
 from components.network import Network, NetworkArgs
 from components.registry import Registry, RegistryArgs
@@ -22,6 +23,8 @@ APP_CONTEXT = "app"
 CONTAINER_PORT = 8080
 # The backend's probes and metrics (app/backend/admin.py); never behind the Service.
 ADMIN_PORT = 8081
+# Answered on the public port too: what the load balancer's health check asks through the nodePort.
+READINESS_PATH = "/readyz"
 
 config = settings.load()
 # What the program must learn from AWS before it declares anything: a wrong answer here would
@@ -55,6 +58,8 @@ cluster = Cluster("cluster", ClusterArgs(
     node_min_size=config.node_min_size,
     node_desired_size=config.node_desired_size,
     node_max_size=config.node_max_size,
+    node_autoscaling=config.node_autoscaling,
+    metrics_server=config.pod_autoscaling,
     kms_key_deletion_window_days=config.kms_key_deletion_window_days,
     deletion_protection=config.cluster_deletion_protection,
     protect=config.protect_stateful_resources,
@@ -83,6 +88,8 @@ workload = Workload("workload", WorkloadArgs(
     namespace=config.namespace,
     image=image.repo_digest,
     replicas=config.replicas,
+    max_replicas=config.max_replicas if config.pod_autoscaling else None,
+    target_cpu_utilization=config.target_cpu_utilization,
     node_port=config.node_port,
     container_port=CONTAINER_PORT,
     admin_port=ADMIN_PORT,
@@ -96,14 +103,29 @@ workload = Workload("workload", WorkloadArgs(
     egress_ports=(config.upstream_port,),
 ))
 
-access = NodePortAccess("nodeport-access", NodePortAccessArgs(
-    security_group_id=cluster.node_security_group_id,
-    node_port=config.node_port,
-    ingress_cidrs=config.node_port_ingress_cidrs,
-    cluster_name=cluster.cluster_name,
-    nodes_have_public_ips=config.nodes_in_public_subnets,
-    nodes=[cluster.node_group],
-))
+if config.exposure == "loadBalancer":
+    front_door = FrontDoor("front-door", FrontDoorArgs(
+        vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
+        node_security_group_id=cluster.node_security_group_id,
+        autoscaling_group_names=cluster.autoscaling_group_names,
+        node_port=config.node_port,
+        health_check_path=READINESS_PATH,
+        ingress_cidrs=config.load_balancer_ingress_cidrs,
+        domain_name=config.domain_name,
+        hosted_zone_id=config.hosted_zone_id,
+    ))
+    service_url = front_door.service_url
+else:
+    node_port_access = NodePortAccess("nodeport-access", NodePortAccessArgs(
+        security_group_id=cluster.node_security_group_id,
+        node_port=config.node_port,
+        ingress_cidrs=config.node_port_ingress_cidrs,
+        cluster_name=cluster.cluster_name,
+        nodes_have_public_ips=config.nodes_in_public_subnets,
+        nodes=[cluster.node_group],
+    ))
+    service_url = node_port_access.service_url
 
 pulumi.export("region", config.region)
 pulumi.export("clusterName", cluster.cluster_name)
@@ -122,8 +144,9 @@ pulumi.export("deploymentName", workload.deployment_name)
 pulumi.export("serviceName", workload.service_name)
 pulumi.export("nodePort", workload.node_port)
 pulumi.export("containerPort", CONTAINER_PORT)
-if access.service_url is not None:
-    pulumi.export("serviceUrl", access.service_url)
+pulumi.export("exposure", config.exposure)
+if service_url is not None:
+    pulumi.export("serviceUrl", service_url)
 else:
     pulumi.export("portForwardCommand", pulumi.Output.concat(
         "kubectl port-forward --namespace ", workload.namespace, " service/", workload.service_name,

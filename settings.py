@@ -63,6 +63,10 @@ NAT_GATEWAY_STRATEGIES = ("None", "Single", "OnePerAz")
 NODE_SUBNET_KINDS = ("public", "private")
 
 NODE_PORT_RANGE = (30000, 32767)
+# How clients reach the backend: the nodes' NodePort directly (the tutorial's way), or a Network
+# Load Balancer in front of it (components/front_door.py).
+EXPOSURES = ("nodePort", "loadBalancer")
+TARGET_CPU_UTILIZATION_RANGE = (10, 95)
 AVAILABILITY_ZONE_RANGE = (2, 3)
 # /16 leaves room for large node groups; /20 is the smallest block that still fits a public
 # and a private subnet in each of three AZs with the masks the network component derives.
@@ -78,6 +82,10 @@ _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 _CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
 # ECR: lowercase components separated by '.', '_' or '-', optionally namespaced with '/'.
 _REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*")
+# A fully qualified name for a certificate and an alias record: at least two labels, no wildcard
+# (the listener serves one name), lowercase as Route 53 stores it.
+_DOMAIN_NAME = re.compile(r"(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
+_HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}", re.ASCII)
 _INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")
 # AWS's instance type names: family letters, generation digit, attribute letters, '.', size
 # ("m7gd.2xlarge"). The attribute "g" marks AWS Graviton (arm64) processors.
@@ -237,8 +245,19 @@ class StackSettings:
     control_plane_log_retention_days: int
     namespace: str
     replicas: int
+    pod_autoscaling: bool
+    """A HorizontalPodAutoscaler on CPU runs the Deployment from `replicas` to `max_replicas`."""
+    max_replicas: int
+    target_cpu_utilization: int
+    node_autoscaling: bool
+    """The Cluster Autoscaler moves the node group's desired size between its min and max."""
     node_port: int
     node_port_ingress_cidrs: tuple[str, ...]
+    exposure: str
+    load_balancer_ingress_cidrs: tuple[str, ...]
+    domain_name: str
+    """Served over TLS on 443 with an ACM certificate and an alias record; "" for plain TCP 80."""
+    hosted_zone_id: str
     container_resources: Resources
     image_platform: str
     ecr_keep_images: int
@@ -686,14 +705,58 @@ def parse(
     # peered network or a VPN reach the nodePort by their private addresses.
     _check_cidr_list(read, key("nodePortIngressCidrs"), ingress_cidrs, NEVER_A_SOURCE,
                      "no client connects from it; list the networks the clients are in")
+    exposure = read.choice(key("exposure"), EXPOSURES)
+    if exposure == "loadBalancer" and ingress_cidrs:
+        read.problem(
+            (key("exposure"), key("nodePortIngressCidrs")), f"'loadBalancer'/{list(ingress_cidrs)}",
+            "behind the load balancer the nodePort admits the load balancer's security group only; "
+            "list the clients in loadBalancerIngressCidrs and leave nodePortIngressCidrs empty",
+        )
+    lb_cidrs = read.string_list(
+        key("loadBalancerIngressCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24",
+        min_items=1,
+    )
+    _check_cidr_list(read, key("loadBalancerIngressCidrs"), lb_cidrs, NEVER_A_SOURCE,
+                     "no client connects from it; list the networks the clients are in")
+    domain_name = read.string(
+        key("domainName"), lambda v: v == "" or _DOMAIN_NAME.fullmatch(v) is not None,
+        "must be empty (plain TCP on the load balancer's own DNS name) or a fully qualified lowercase "
+        "domain name such as api.example.com (no wildcard, no trailing dot)",
+    )
+    hosted_zone_id = read.string(
+        key("hostedZoneId"), lambda v: v == "" or _HOSTED_ZONE_ID.fullmatch(v) is not None,
+        "must be empty or a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",
+    )
+    if read.ok(key("domainName"), key("hostedZoneId")) and bool(domain_name) != bool(hosted_zone_id):
+        read.problem(
+            (key("domainName"), key("hostedZoneId")), f"{domain_name!r}/{hosted_zone_id!r}",
+            "set both (the certificate is validated and the alias record made in that hosted zone) or neither",
+        )
+    if domain_name and exposure == "nodePort":
+        read.problem(
+            (key("exposure"), key("domainName")), f"'nodePort'/{domain_name!r}",
+            "a domain name is served by the load balancer: set exposure to loadBalancer, or leave domainName empty",
+        )
+    pod_autoscaling = read.boolean(key("podAutoscaling"))
+    max_replicas = read.integer(key("maxReplicas"), 1, 100)
+    if pod_autoscaling and read.ok(key("replicas"), key("maxReplicas")) and max_replicas <= replicas:
+        read.problem(
+            (key("replicas"), key("maxReplicas")), f"{replicas}/{max_replicas}",
+            "the autoscaler runs from replicas up to maxReplicas: maxReplicas must be greater "
+            "(or turn podAutoscaling off for a fixed count)",
+        )
+    target_cpu = read.integer(key("targetCpuUtilizationPercent"), *TARGET_CPU_UTILIZATION_RANGE)
+    node_autoscaling = read.boolean(key("nodeAutoscaling"))
     cpu_request = _quantity(read, key("cpuRequest"), cpu_millicores, CPU_REQUEST_MILLICORES, _show_cpu, "250m or 1")
     cpu_limit = _quantity(read, key("cpuLimit"), cpu_millicores, CPU_LIMIT_MILLICORES, _show_cpu, "500m or 2")
     memory_request = _quantity(read, key("memoryRequest"), memory_bytes, MEMORY_REQUEST_BYTES, _show_memory, "128Mi or 1Gi")
     memory_limit = _quantity(read, key("memoryLimit"), memory_bytes, MEMORY_LIMIT_BYTES, _show_memory, "256Mi or 1Gi")
     _check_request_within_limit(read, "cpu", cpu_request, cpu_limit, cpu_millicores)
     _check_request_within_limit(read, "memory", memory_request, memory_limit, memory_bytes)
-    if read.ok(key("nodeInstanceTypes"), key("replicas"), key("nodeMaxSize"), key("cpuRequest")):
-        _check_pods_fit_the_node_group(read, instance_types, cpu_request, replicas, max_size)
+    if read.ok(key("nodeInstanceTypes"), key("replicas"), key("maxReplicas"), key("nodeMaxSize"), key("cpuRequest")):
+        _check_pods_fit_the_node_group(read, instance_types, cpu_request,
+                                       max_replicas if pod_autoscaling else replicas, max_size,
+                                       "maxReplicas" if pod_autoscaling else "replicas")
     platform = read.choice(key("imagePlatform"), IMAGE_PLATFORMS)
     if ami_type in AMI_ARCHITECTURES and platform in IMAGE_PLATFORMS:
         if platform != f"linux/{AMI_ARCHITECTURES[ami_type]}":
@@ -746,8 +809,16 @@ def parse(
         control_plane_log_retention_days=log_retention,
         namespace=namespace,
         replicas=replicas,
+        pod_autoscaling=pod_autoscaling,
+        max_replicas=max_replicas,
+        target_cpu_utilization=target_cpu,
+        node_autoscaling=node_autoscaling,
         node_port=node_port,
         node_port_ingress_cidrs=ingress_cidrs,
+        exposure=exposure,
+        load_balancer_ingress_cidrs=lb_cidrs,
+        domain_name=domain_name,
+        hosted_zone_id=hosted_zone_id,
         container_resources=Resources(cpu_request, cpu_limit, memory_request, memory_limit),
         image_platform=platform,
         ecr_keep_images=keep_images,
@@ -780,7 +851,7 @@ def _quantity(read: _Reader, key: str, amount: Callable[[str], Decimal | None], 
 
 
 def _check_pods_fit_the_node_group(read: _Reader, instance_types: tuple[str, ...], cpu_request: str,
-                                   replicas: int, max_size: int) -> None:
+                                   replicas: int, max_size: int, replicas_key: str = "replicas") -> None:
     """Refuses what the node group can never hold, counting generously: every node of the largest
     listed size, all its vCPUs for this backend (the system pods and the kubelet's reserve take
     some in truth). A stack that fails this leaves pods Pending forever."""
@@ -794,10 +865,10 @@ def _check_pods_fit_the_node_group(read: _Reader, instance_types: tuple[str, ...
                   f"no listed instance type has that much: the largest has at most {_show_cpu(largest)} vCPUs")
     elif replicas * requested > max_size * largest:
         read.problem(
-            (f"{PROJECT}:replicas", f"{PROJECT}:cpuRequest", f"{PROJECT}:nodeMaxSize"),
+            (f"{PROJECT}:{replicas_key}", f"{PROJECT}:cpuRequest", f"{PROJECT}:nodeMaxSize"),
             f"{replicas}/{cpu_request!r}/{max_size}",
             f"{replicas} pods request {_show_cpu(int(replicas * requested))} CPU, more than {max_size} node(s) "
-            f"of at most {_show_cpu(largest)} vCPUs each can hold: lower replicas or cpuRequest, or raise nodeMaxSize",
+            f"of at most {_show_cpu(largest)} vCPUs each can hold: lower {replicas_key} or cpuRequest, or raise nodeMaxSize",
         )
 
 
@@ -896,7 +967,9 @@ CONFIG_KEYS = (
     "natGatewayStrategy", "nodeSubnets", "nodeInstanceTypes", "nodeAmiType", "nodeDiskSizeGib",
     "nodeMinSize", "nodeDesiredSize", "nodeMaxSize", "apiPublicAccessCidrs", "adminPrincipalArns",
     "deployPrincipalArns", "viewerPrincipalArns", "clusterCreatorArn", "controlPlaneLogRetentionDays",
-    "namespace", "replicas", "nodePort", "nodePortIngressCidrs", "cpuRequest", "cpuLimit",
+    "namespace", "replicas", "podAutoscaling", "maxReplicas", "targetCpuUtilizationPercent", "nodeAutoscaling",
+    "nodePort", "nodePortIngressCidrs", "exposure", "loadBalancerIngressCidrs", "domainName", "hostedZoneId",
+    "cpuRequest", "cpuLimit",
     "memoryRequest", "memoryLimit", "imagePlatform", "ecrKeepImages", "ecrForceDelete",
     "protectStatefulResources", "clusterDeletionProtection", "kmsKeyDeletionWindowDays",
     *BACKEND_ENVIRONMENT,

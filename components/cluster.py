@@ -55,6 +55,10 @@ class ClusterArgs:
     protect: bool
     control_plane_log_retention_days: int
     """0 keeps the control-plane logs forever."""
+    node_autoscaling: bool = False
+    """An autoscaler owns the node group's desired size: `up` sets it on create, then leaves it."""
+    metrics_server: bool = False
+    """Install the metrics-server EKS add-on (the resource metrics a HorizontalPodAutoscaler reads)."""
     access_grants: Mapping[str, AccessGrant] = field(default_factory=dict)
     """By a stable key per principal, so reordering the lists replaces nothing. Never the
     creator's: EKS made that entry itself."""
@@ -77,6 +81,7 @@ class Cluster(pulumi.ComponentResource):
     node_security_group_id: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
     node_group: eks.ManagedNodeGroup
+    autoscaling_group_names: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:Cluster", name, None, opts)
@@ -213,18 +218,38 @@ class Cluster(pulumi.ComponentResource):
                 id=node_template.id,
                 version=node_template.latest_version.apply(str),
             ),
+            # Otherwise every `up` would set the desired size back to the stack's value, undoing
+            # what the autoscaler decided (and, below what runs, evicting pods).
+            ignore_scaling_changes=args.node_autoscaling or None,
             # Nodes must not try to join before their role may pull images and run the CNI.
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_policy_attachments),
         )
+
+        if args.metrics_server:
+            # The EKS community add-on (owner "community"; AWS checks it against the cluster's
+            # version). Unpinned on purpose: aws.eks.Addon takes the default version when created
+            # and keeps it; no later `up` changes it unasked. Its pods need nodes to become ACTIVE.
+            aws.eks.Addon(
+                f"{name}-metrics-server",
+                cluster_name=args.cluster_name,
+                addon_name="metrics-server",
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, node_group]),
+            )
 
         self.cluster_name = pulumi.Output.from_input(args.cluster_name)
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         self.node_security_group_id = cluster.cluster_security_group_id
         self.node_role_arn = node_role.arn
         self.node_group = node_group
+        # The node group's Auto Scaling groups (EKS makes one), which a load balancer's target group
+        # is attached to so that every node, present and future, registers itself.
+        self.autoscaling_group_names = node_group.node_group.apply(lambda group: group.resources).apply(
+            lambda resources: sorted(asg.name for resource in resources for asg in resource.autoscaling_groups or [])
+        )
         self.register_outputs({
             "cluster_name": self.cluster_name,
             "kubeconfig": self.kubeconfig,
             "node_security_group_id": self.node_security_group_id,
             "node_role_arn": self.node_role_arn,
+            "autoscaling_group_names": self.autoscaling_group_names,
         })

@@ -44,6 +44,11 @@ class WorkloadArgs:
     secret_environment: Mapping[str, str] = field(default_factory=dict)
     """Variables whose stack values are secrets: they reach the container through a Kubernetes
     Secret, and stay secret in Pulumi's state, never as plain values in the pod spec."""
+    max_replicas: int | None = None
+    """With a number, a HorizontalPodAutoscaler runs the Deployment from `replicas` to this many
+    pods on CPU; None: always `replicas` pods."""
+    target_cpu_utilization: int = 70
+    """Average CPU use the autoscaler keeps the pods at, as a percentage of the CPU request."""
     egress_ports: Sequence[int] = (443,)
     """TCP ports the backend may reach outside the cluster (the upstream search API)."""
     part_of: str = "backend-on-eks"
@@ -108,7 +113,11 @@ class Workload(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                replicas=args.replicas,
+                # With an autoscaler the count is its to set: a value here would be applied again on
+                # every `up`, resetting (server-side apply: conflicting with) what the autoscaler
+                # decided. Left out, a new Deployment starts at one pod and the autoscaler raises it
+                # to its minimum within seconds.
+                replicas=None if args.max_replicas is not None else args.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 revision_history_limit=5,
                 progress_deadline_seconds=300,
@@ -144,6 +153,37 @@ class Workload(pulumi.ComponentResource):
             ),
             opts=child,
         )
+
+        if args.max_replicas is not None:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-autoscaler",
+                metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+                spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                    scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                        api_version="apps/v1", kind="Deployment", name=deployment.metadata.name,
+                    ),
+                    min_replicas=args.replicas,
+                    max_replicas=args.max_replicas,
+                    metrics=[k8s.autoscaling.v2.MetricSpecArgs(
+                        type="Resource",
+                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                            name="cpu",
+                            target=k8s.autoscaling.v2.MetricTargetArgs(
+                                type="Utilization", average_utilization=args.target_cpu_utilization,
+                            ),
+                        ),
+                    )],
+                    # Up at once when load comes (the default), down slowly: a pod removed in a lull
+                    # between bursts is a pod the next burst waits for.
+                    behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
+                        scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                            stabilization_window_seconds=300,
+                            policies=[k8s.autoscaling.v2.HPAScalingPolicyArgs(type="Pods", value=1, period_seconds=60)],
+                        ),
+                    ),
+                ),
+                opts=child,
+            )
 
         # maxUnavailable rather than minAvailable: with one replica a minAvailable of 1 would
         # block every node drain, while this always lets one pod be evicted.

@@ -789,20 +789,115 @@ def _world_open(rules: list[_Ingress]) -> dict[tuple[str, int, int], list[_Ingre
     return found
 
 
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+LISTENER = "aws:lb/listener:Listener"
+TLS_PROTOCOLS = ("TLS", "HTTPS")
+# ELB security policies that accept nothing older than TLS 1.2 (AWS's "Security policies" tables:
+# the TLS13-1-2*, TLS13-1-3*, TLS-1-2* and FS-1-2* families); the rest still take TLS 1.0 or 1.1,
+# and an unset policy is ELBSecurityPolicy-2016-08, which does.
+_TLS12_POLICY = re.compile(r"ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)-[A-Za-z0-9-]+")
+
+
+def _load_balancer_groups(resources) -> set[str]:
+    """URNs of the security groups attached to the stack's load balancers."""
+    return {group.urn for resource in resources if resource.resource_type == LOAD_BALANCER
+            for group in resource.property_dependencies.get("securityGroups", [])}
+
+
+def _listener_ports(resources) -> set[int]:
+    return {int(n) for resource in resources if resource.resource_type == LISTENER
+            if (n := _number(resource.props.get("port"))) is not None and n.is_integer()}
+
+
+def _rule_groups(rule: _Ingress) -> set[str]:
+    """URNs of the security groups a rule belongs to (an inline rule belongs to its own group)."""
+    resource = rule.resource
+    if resource.resource_type in ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
+        return {resource.urn}
+    return {group.urn for group in resource.property_dependencies.get("securityGroupId", [])}
+
+
 def _world_open_only_on_node_port(args: StackValidationArgs, report: ReportViolation) -> None:
-    allowed = _node_ports(args.resources)
+    node_ports = _node_ports(args.resources)
+    lb_groups = _load_balancer_groups(args.resources)
     open_segments = _world_open(list(_ingress_rules(args.resources)))
+    if lb_groups:
+        # Behind a load balancer the way in is its listener, on its own group; the nodePort
+        # admits the load balancer alone (see node-port-behind-load-balancer).
+        listener_ports = _listener_ports(args.resources)
+        for (protocol, low, high), rules in open_segments.items():
+            for rule in rules:
+                groups = _rule_groups(rule)
+                if protocol == "tcp" and low == high and low in listener_ports and groups and groups <= lb_groups:
+                    continue
+                report(f"{rule}; only a load balancer listener's port ({sorted(listener_ports) or 'none'}), "
+                       "on the load balancer's own security group, may be.", rule.resource.urn)
+        return
     open_node_ports = sorted({low for (protocol, low, high) in open_segments
-                              if protocol == "tcp" and low == high and low in allowed})
+                              if protocol == "tcp" and low == high and low in node_ports})
     offenders: list[_Ingress] = []
     for (protocol, low, high), rules in open_segments.items():
         # Only one nodePort may face the internet: a second one is a second way in.
-        if protocol == "tcp" and low == high and low in allowed and open_node_ports[:1] == [low]:
+        if protocol == "tcp" and low == high and low in node_ports and open_node_ports[:1] == [low]:
             continue
         offenders += [r for r in rules if r not in offenders]
     for rule in offenders:
-        report(f"{rule}; only the Service's nodePort ({sorted(allowed) or 'none'}) may be"
+        report(f"{rule}; only the Service's nodePort ({sorted(node_ports) or 'none'}) may be"
                f"{', and only one of them' if len(open_node_ports) > 1 else ''}.", rule.resource.urn)
+
+
+def _node_port_behind_load_balancer(args: StackValidationArgs, report: ReportViolation) -> None:
+    """With a load balancer in the stack, a nodePort admits the load balancer's group and nothing
+    else: a CIDR, a prefix list or any other group beside it is a way around the front door."""
+    lb_groups = _load_balancer_groups(args.resources)
+    if not lb_groups:
+        return
+    node_ports = _node_ports(args.resources)
+    for rule in _ingress_rules(args.resources):
+        if rule.protocol not in ("tcp", "all") or not any(rule.opens("tcp", port) for port in node_ports):
+            continue
+        if _rule_groups(rule) & lb_groups:
+            continue  # the load balancer's own group: its inbound side, checked above
+        resource = rule.resource
+        sources = {group.urn for key in ("referencedSecurityGroupId", "sourceSecurityGroupId")
+                   for group in resource.property_dependencies.get(key, [])}
+        only_the_lb = (rule.networks == [] and not rule.unknown_sources and sources and sources <= lb_groups
+                       and resource.resource_type != "aws:ec2/securityGroup:SecurityGroup")
+        if not only_the_lb:
+            report(f"{resource.resource_type} {resource.name!r} admits nodePort "
+                   f"{sorted(p for p in node_ports if rule.opens('tcp', p))} from "
+                   f"{'a source other than' if sources or rule.networks or rule.unknown_sources else 'no named'} "
+                   "the load balancer's security group; behind a load balancer the nodePort admits its group only.",
+                   resource.urn)
+
+
+def _has_domain(resources) -> bool:
+    """Whether the stack serves a name of its own: a certificate, or an alias record."""
+    return any(r.resource_type == "aws:acm/certificate:Certificate"
+               or (r.resource_type == "aws:route53/record:Record" and _seq(r.props.get("aliases")))
+               for r in resources)
+
+
+def _listener_tls_in_production(args: StackValidationArgs, report: ReportViolation) -> None:
+    listeners = [r for r in args.resources if r.resource_type == LISTENER]
+    if not listeners or not _is_production(listeners[0].urn, args.get_config()) or not _has_domain(args.resources):
+        return
+    for listener in listeners:
+        protocol = str(listener.props.get("protocol")).strip().upper()
+        if protocol not in TLS_PROTOCOLS:
+            report(f"{LISTENER} {listener.name!r} serves {listener.props.get('protocol')!r} on port "
+                   f"{_shown(listener.props.get('port'))}: a production stack with a domain serves TLS only.",
+                   listener.urn)
+
+
+def _listener_modern_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != LISTENER or str(args.props.get("protocol")).strip().upper() not in TLS_PROTOCOLS:
+        return
+    policy = args.props.get("sslPolicy")
+    if not isinstance(policy, str) or not _TLS12_POLICY.fullmatch(policy):
+        report(f"TLS listener {args.name!r} has security policy {_shown(policy)}: name one that accepts TLS 1.2 and "
+               "newer only, such as ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09 (unset, AWS applies "
+               "ELBSecurityPolicy-2016-08, which accepts TLS 1.0).")
 
 
 # --- The pack ----------------------------------------------------------------------------------------------
@@ -858,6 +953,14 @@ POLICIES = [
                           description="The node role carries exactly its three AWS managed policies.",
                           validate=_node_role_least_privilege),
     StackValidationPolicy(name="world-open-only-on-node-port",
-                          description="Nothing but the Service's one nodePort is open to the internet.",
+                          description="Nothing but the Service's one nodePort (or, behind a load balancer, "
+                                      "its listener) is open to the internet.",
                           validate=_world_open_only_on_node_port),
+    StackValidationPolicy(name="node-port-behind-load-balancer",
+                          description="Behind a load balancer, the nodePort admits the load balancer's security group only.",
+                          validate=_node_port_behind_load_balancer),
+    StackValidationPolicy(name="listener-tls-in-production",
+                          description="A production stack with a domain serves only TLS listeners.",
+                          validate=_listener_tls_in_production, config_schema=PRODUCTION_CONFIG),
+    _resource_policy("listener-modern-tls", "TLS listeners accept TLS 1.2 and newer only.", _listener_modern_tls),
 ]

@@ -19,6 +19,13 @@ def prod() -> harness.Evaluation:
 
 
 @pytest.fixture(scope="session")
+def prod_node_port() -> harness.Evaluation:
+    """prod as the tutorial exposes it: no load balancer, the nodePort open to the clients' networks."""
+    return evaluate_stack("prod", {"backend-on-eks:exposure": "nodePort",
+                                   "backend-on-eks:nodePortIngressCidrs": ["0.0.0.0/0"]})
+
+
+@pytest.fixture(scope="session")
 def dev_preview() -> harness.Evaluation:
     """`pulumi preview` of dev as a new stack: nothing exists yet."""
     return evaluate_stack("dev", preview=True)

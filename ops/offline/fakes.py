@@ -116,6 +116,66 @@ def _kubernetes_autoname(args: MockResourceArgs) -> dict:
     return {"metadata": metadata}
 
 
+# The hosted zone ID of Network Load Balancers in us-east-1 (AWS's "Elastic Load Balancing
+# endpoints and quotas" table): what an alias record to an NLB names as its zone.
+NLB_HOSTED_ZONE_ID = "Z26RNL4JYFTOTI"
+
+
+def _load_balancer(args: MockResourceArgs) -> dict:
+    arn = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/net/{args.name}/0123456789abcdef"
+    return {
+        "arn": arn,
+        "arnSuffix": arn.split(":loadbalancer/", 1)[1],
+        "dnsName": f"{args.name}-0123456789abcdef.elb.{REGION}.amazonaws.com",
+        "zoneId": NLB_HOSTED_ZONE_ID,
+    }
+
+
+def _target_group(args: MockResourceArgs) -> dict:
+    arn = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{args.name}/0123456789abcdef"
+    return {"arn": arn, "arnSuffix": arn.split(":", 5)[5]}
+
+
+def _certificate(args: MockResourceArgs) -> dict:
+    """ACM asks for one CNAME per name it validates by DNS: derived from the name, as ACM's is."""
+    name = args.inputs["domainName"]
+    token = hashlib.sha256(name.encode()).hexdigest()
+    return {
+        "arn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:20]}-{token[20:32]}",
+        "domainValidationOptions": [{
+            "domainName": name,
+            "resourceRecordName": f"_{token[:32]}.{name}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": f"_{token[32:64]}.acm-validations.aws.",
+        }],
+        "status": "PENDING_VALIDATION",
+    }
+
+
+def _record(args: MockResourceArgs) -> dict:
+    return {"fqdn": str(args.inputs["name"]).rstrip(".")}
+
+
+def _managed_node_group_resources(name: str, state: dict) -> tuple[str, dict]:
+    """The aws.eks.NodeGroup a ManagedNodeGroup makes (its `nodeGroup` output): EKS names the
+    group's one Auto Scaling group eks-<node group name>-<uuid>."""
+    node_group_name = f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:7]}"
+    uuid = hashlib.sha256(node_group_name.encode()).hexdigest()
+    return f"backend-on-eks:{node_group_name}", {
+        "nodeGroupName": node_group_name,
+        "resources": [{
+            "autoscalingGroups": [{"name": f"eks-{node_group_name}-{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-{uuid[20:32]}"}],
+            "remoteAccessSecurityGroupId": "",
+        }],
+    }
+
+
+CHILD_REFERENCES = {
+    "eks:index:ManagedNodeGroup": ("nodeGroup", "aws:eks/nodeGroup:NodeGroup", _managed_node_group_resources),
+}
+"""Outputs of remote components that reference one of their children (harness.ChildReference)."""
+
+
 def _eks_addon(args: MockResourceArgs) -> dict:
     """EKS names an add-on by cluster and add-on name, plus an ID of its own. The version EKS
     picks when none is given (its default for the cluster's version) is left out: this fake does
@@ -145,6 +205,16 @@ def _pod_identity_association(args: MockResourceArgs) -> dict:
 
 
 RESOURCE_FAKES = {
+    "aws:lb/loadBalancer:LoadBalancer": _load_balancer,
+    "aws:lb/targetGroup:TargetGroup": _target_group,
+    "aws:lb/listener:Listener": lambda args: {
+        "arn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:listener/net/{args.name}/0123456789abcdef/0123456789abcdef",
+    },
+    "aws:acm/certificate:Certificate": _certificate,
+    "aws:route53/record:Record": _record,
+    "aws:ec2/securityGroup:SecurityGroup": lambda args: {
+        "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{args.name}-id",
+    },
     "kubernetes:core/v1:Secret": _kubernetes_autoname,
     "awsx:ec2:Vpc": _vpc,
     "eks:index:Cluster": _eks_cluster,

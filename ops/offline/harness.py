@@ -246,6 +246,10 @@ Fake = Callable[[mocks.MockResourceArgs], dict]
 Deployed = Collection[str] | Callable[[str], bool]
 
 
+ChildReference = tuple[str, str, Callable[[str, dict], tuple[str, dict]]]
+"""(output, child type token, (component name, component state) -> (child ID, child state))."""
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(
         self,
@@ -254,8 +258,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         preview: bool = False,
         preview_fakes: Mapping[str, Fake] | None = None,
         deployed: Deployed = (),
+        child_references: Mapping[str, ChildReference] | None = None,
     ) -> None:
         self.fakes = fakes
+        self.child_references = dict(child_references or {})
         self.invoke_fakes = invoke_fakes
         self.invokes: list[Invoke] = []
         self._outputs, self._inputs = _declared_properties()
@@ -367,8 +373,11 @@ class RecordingMonitor(mocks.MockMonitor):
         request.object.CopyFrom(replaced)
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            registered = self.resources[response.urn]
             pending = self.recording_mocks.pending(request.type)
+            reference = self.recording_mocks.child_references.get(request.type)
+            if reference is not None and not pending:
+                self._reference_child(request, response, *reference)
+            registered = self.resources[response.urn]
             if pending:
                 self.pending_urns.add(response.urn)
             self.registrations.append(Registration(
@@ -391,6 +400,20 @@ class RecordingMonitor(mocks.MockMonitor):
             ))
         return response
 
+
+
+    def _reference_child(self, request, response, output: str, child_type: str,
+                         child_state: Callable[[str, dict], tuple[str, dict]]) -> None:
+        """A remote component's output that is a reference to one of its own children (pulumi-eks's
+        ManagedNodeGroup.nodeGroup is its aws.eks.NodeGroup): the child is recorded where the
+        engine would answer for it (the SDK reads a referenced resource's state with the
+        `pulumi:pulumi:getResource` invoke), and the output becomes a reference to it."""
+        child_urn = self.make_urn(response.urn, child_type, request.name)
+        registered = self.resources[response.urn]
+        child_id, state = child_state(request.name, registered.state)
+        self.resources[child_urn] = mocks.MockMonitor.ResourceRegistration(child_urn, child_id, state)
+        registered.state[output] = {_SIG_KEY: _RESOURCE_REF_SIG, "urn": child_urn, "id": child_id, "packageVersion": ""}
+        response.object.CopyFrom(_sync_await(rpc.serialize_properties(registered.state, {})))
 
 
 def project_config_schema(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
@@ -463,6 +486,7 @@ def evaluate(
     project_dir: Path = PROJECT_DIR,
     preview_fakes: Mapping[str, Fake] | None = None,
     deployed: Deployed = (),
+    child_references: Mapping[str, ChildReference] | None = None,
     caller_arn: str | None = None,
     existing_clusters: Mapping[str, Mapping[str, str]] | None = None,
     secret_keys: Collection[str] = (),
@@ -489,7 +513,11 @@ def evaluate(
         from ops.offline.fakes import CALLER_ROLE_ARN, identity_invoke_fakes
 
         invoke_fakes = {**invoke_fakes, **identity_invoke_fakes(caller_arn or CALLER_ROLE_ARN, existing_clusters)}
-    recording_mocks = RecordingMocks(fakes, invoke_fakes, preview, preview_fakes, deployed)
+    if child_references is None:
+        # How pulumi-eks answers, whatever a test fakes: its ManagedNodeGroup.nodeGroup is a
+        # reference to the group's own aws.eks.NodeGroup, not a value.
+        from ops.offline.fakes import CHILD_REFERENCES as child_references
+    recording_mocks = RecordingMocks(fakes, invoke_fakes, preview, preview_fakes, deployed, child_references)
     monitor = RecordingMonitor(recording_mocks)
 
     runtime_settings.set_root_resource(None)

@@ -19,6 +19,7 @@ _KINDS = {
     "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding": ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
     "kubernetes:rbac.authorization.k8s.io/v1:Role": ("rbac.authorization.k8s.io/v1", "Role"),
     "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": ("autoscaling/v2", "HorizontalPodAutoscaler"),
 }
 # What a rendered manifest shows in place of a value the program sent as a secret: `ops render`
 # output ends up in terminals, CI logs and pull requests.

@@ -370,12 +370,13 @@ INTEGER_RANGES = {
     "ecrKeepImages": (1, 1000), "kmsKeyDeletionWindowDays": (7, 30), "controlPlaneLogRetentionDays": (0, 3653),
     "backendWorkers": (1, 64), "backendThreadsPerWorker": (1, 256), "upstreamConnectTimeoutSeconds": (1, 60),
     "upstreamReadTimeoutSeconds": (1, 60), "cacheTtlSeconds": (11, 86400), "cacheMaxTopics": (1, 1_000_000),
+    "maxReplicas": (1, 100), "targetCpuUtilizationPercent": (10, 95),
 }
 # A value of each list key that is valid alone, to spoil one item of.
 LIST_SAMPLES = {
     "nodeInstanceTypes": "t3.small", "apiPublicAccessCidrs": "203.0.113.0/24", "nodePortIngressCidrs": "198.51.100.0/24",
     "adminPrincipalArns": ARN.format("Admin"), "deployPrincipalArns": ARN.format("Deploy"),
-    "viewerPrincipalArns": ARN.format("Viewer"),
+    "viewerPrincipalArns": ARN.format("Viewer"), "loadBalancerIngressCidrs": "198.51.100.0/24",
 }
 invisible = st.characters(categories=("Cc", "Cf", "Co"))
 spaces = st.sampled_from([" ", "\u00a0", "\u2003", "\u3000"])

@@ -34,7 +34,7 @@ def with_resource(evaluation: Evaluation, registration: Registration) -> Evaluat
 
 def test_the_pack_has_one_uniquely_named_policy_per_rule():
     names = [policy.name for policy in POLICIES]
-    assert len(names) == len(set(names)) == 27
+    assert len(names) == len(set(names)) == 30
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -155,12 +155,12 @@ def ingress_rule(prod: Evaluation, name: str, port: int, cidr: str = "0.0.0.0/0"
                                 "cidrIpv4": cidr})
 
 
-def test_the_node_port_may_be_open_to_the_internet(prod):
-    assert violations(with_resource(prod, ingress_rule(prod, "nodeport-world", 30080))) == {}
+def test_without_a_load_balancer_the_node_port_may_be_open_to_the_internet(prod_node_port):
+    assert violations(with_resource(prod_node_port, ingress_rule(prod_node_port, "nodeport-world", 30080))) == {}
 
 
-def test_any_other_port_open_to_the_internet_is_stopped(prod):
-    found = violations(with_resource(prod, ingress_rule(prod, "ssh-world", 22)))
+def test_any_other_port_open_to_the_internet_is_stopped(prod_node_port):
+    found = violations(with_resource(prod_node_port, ingress_rule(prod_node_port, "ssh-world", 22)))
     assert list(found) == ["world-open-only-on-node-port"]
     assert "opens tcp 22-22 to the internet; only the Service's nodePort ([30080])" in found["world-open-only-on-node-port"][0]
 

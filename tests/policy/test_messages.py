@@ -7,7 +7,9 @@ import copy
 import pytest
 
 from tests.policy.adapter import violations
-from tests.policy.builders import DEPLOYMENT, changed, container, ingress_rule, plus
+from tests.policy.builders import DEPLOYMENT, changed, container, ingress_rule, plus, registration
+
+LISTENER = "aws:lb/listener:Listener"
 
 NAME = "container 'nextwork-flask-backend'"
 
@@ -121,7 +123,21 @@ CASES = {
     "world-open-only-on-node-port": (
         lambda prod: plus(prod, ingress_rule(prod, "ssh", 22.0, to_port=23.0)),
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'ssh' opens tcp 22-23 to the internet; "
-        "only the Service's nodePort ([30080]) may be."),
+        "only a load balancer listener's port ([80]), on the load balancer's own security group, may be."),
+    "node-port-behind-load-balancer": (
+        lambda prod: plus(prod, ingress_rule(prod, "office", 30080.0, "10.0.0.0/8")),
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'office' admits nodePort [30080] from a source "
+        "other than the load balancer's security group; behind a load balancer the nodePort admits its group only."),
+    "listener-tls-in-production": (
+        lambda prod: plus(prod, registration(prod, "aws:acm/certificate:Certificate", "certificate",
+                                             {"domainName": "api.example.com", "validationMethod": "DNS"})),
+        "aws:lb/listener:Listener 'front-door-listener' serves 'TCP' on port 80: a production stack with a "
+        "domain serves TLS only."),
+    "listener-modern-tls": (
+        lambda prod: changed(prod, LISTENER, lambda i: i.update(protocol="TLS", sslPolicy="ELBSecurityPolicy-2016-08")),
+        "TLS listener 'front-door-listener' has security policy 'ELBSecurityPolicy-2016-08': name one that accepts "
+        "TLS 1.2 and newer only, such as ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09 (unset, AWS applies "
+        "ELBSecurityPolicy-2016-08, which accepts TLS 1.0)."),
 }
 
 
