@@ -14,6 +14,7 @@ from components.exposure import NodePortAccess, NodePortAccessArgs
 from components.front_door import FrontDoor, FrontDoorArgs
 from components.image import Image, ImageArgs
 from components.network import Network, NetworkArgs
+from components.node_autoscaler import NodeAutoscaler, NodeAutoscalerArgs
 from components.registry import Registry, RegistryArgs
 from components.workload import Workload, WorkloadArgs
 
@@ -102,6 +103,15 @@ workload = Workload("workload", WorkloadArgs(
     secret_environment=config.secret_environment,
     egress_ports=(config.upstream_port,),
 ))
+
+if config.node_autoscaling:
+    NodeAutoscaler("node-autoscaler", NodeAutoscalerArgs(
+        cluster_name=cluster.cluster_name,
+        kubeconfig=cluster.kubeconfig,
+        kubernetes_version=config.kubernetes_version,
+        region=config.region,
+        depends_on=[cluster.node_group],
+    ))
 
 if config.exposure == "loadBalancer":
     front_door = FrontDoor("front-door", FrontDoorArgs(

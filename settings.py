@@ -48,6 +48,7 @@ from pulumi.runtime import config as runtime_config
 from pulumi_aws import Region
 
 import eks_versions
+from components import node_autoscaler
 
 PROJECT = "backend-on-eks"
 
@@ -747,6 +748,15 @@ def parse(
         )
     target_cpu = read.integer(key("targetCpuUtilizationPercent"), *TARGET_CPU_UTILIZATION_RANGE)
     node_autoscaling = read.boolean(key("nodeAutoscaling"))
+    if node_autoscaling and read.ok(key("kubernetesVersion")):
+        release = node_autoscaler.RELEASES.get(kubernetes_version)
+        if release is None or release.digest is None:
+            read.problem(
+                (key("nodeAutoscaling"), key("kubernetesVersion")), f"true/{kubernetes_version!r}",
+                "the Cluster Autoscaler's minor must match the cluster's, and no release of it is pinned by "
+                f"digest for Kubernetes {kubernetes_version} (components/node_autoscaler.py RELEASES): pin one, "
+                "or turn nodeAutoscaling off",
+            )
     cpu_request = _quantity(read, key("cpuRequest"), cpu_millicores, CPU_REQUEST_MILLICORES, _show_cpu, "250m or 1")
     cpu_limit = _quantity(read, key("cpuLimit"), cpu_millicores, CPU_LIMIT_MILLICORES, _show_cpu, "500m or 2")
     memory_request = _quantity(read, key("memoryRequest"), memory_bytes, MEMORY_REQUEST_BYTES, _show_memory, "128Mi or 1Gi")

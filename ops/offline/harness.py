@@ -154,9 +154,10 @@ class Evaluation:
     def of_type(self, type_: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == type_]
 
-    def one(self, type_: str) -> Registration:
-        found = self.of_type(type_)
-        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+    def one(self, type_: str, name: str | None = None) -> Registration:
+        """The one registration of `type_` (named `name`, where the stack has several)."""
+        found = [r for r in self.of_type(type_) if name is None or r.name == name]
+        assert len(found) == 1, f"expected one {type_}{f' named {name}' if name else ''}, found {[r.name for r in self.of_type(type_)]}"
         return found[0]
 
     def by_urn(self, urn: str) -> Registration:

@@ -47,7 +47,7 @@ def test_dev_declares_no_load_balancer_no_autoscaler_and_no_add_on_of_its_own(de
 
 
 def test_dev_keeps_a_fixed_replica_count_and_a_node_group_size_that_up_enforces(dev):
-    assert dev.one(DEPLOYMENT).inputs["spec"]["replicas"] == 2
+    assert dev.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["replicas"] == 2
     assert "ignoreScalingChanges" not in dev.one(NODE_GROUP).inputs
 
 
@@ -168,7 +168,7 @@ def test_prods_autoscaler_runs_the_deployment_from_replicas_to_max_replicas_on_c
 
 
 def test_with_an_autoscaler_the_deployment_leaves_the_replica_count_to_it(prod):
-    assert "replicas" not in prod.one(DEPLOYMENT).inputs["spec"]
+    assert "replicas" not in prod.one(DEPLOYMENT, "workload-deployment").inputs["spec"]
 
 
 def test_the_metrics_server_add_on_is_installed_once_nodes_exist(prod):
@@ -199,6 +199,8 @@ def test_with_node_autoscaling_up_leaves_the_node_groups_desired_size_alone(prod
     ({"maxReplicas": 3}, "backend-on-eks:replicas/backend-on-eks:maxReplicas = 3/3"),
     ({"maxReplicas": 60}, "backend-on-eks:maxReplicas/backend-on-eks:cpuRequest/backend-on-eks:nodeMaxSize = 60/'250m'/6"),
     ({"targetCpuUtilizationPercent": 100}, "backend-on-eks:targetCpuUtilizationPercent = 100: must be a whole number from 10 to 95"),
+    ({"kubernetesVersion": "1.34", "kubernetesUpgradePolicy": "EXTENDED"},
+     "backend-on-eks:nodeAutoscaling/backend-on-eks:kubernetesVersion = true/'1.34'"),
     ({"loadBalancerIngressCidrs": []}, "backend-on-eks:loadBalancerIngressCidrs = []: must list at least 1 item(s)"),
     ({"loadBalancerIngressCidrs": ["127.0.0.0/8"]}, "backend-on-eks:loadBalancerIngressCidrs = '127.0.0.0/8'"),
 ])
@@ -219,5 +221,5 @@ def test_a_domain_needs_the_load_balancer():
 
 def test_without_pod_autoscaling_max_replicas_is_not_held_against_replicas():
     evaluation = evaluate_stack("dev", {PREFIX + "maxReplicas": 1})
-    assert evaluation.one(DEPLOYMENT).inputs["spec"]["replicas"] == 2
+    assert evaluation.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["replicas"] == 2
     assert not evaluation.of_type(HPA)

@@ -28,7 +28,7 @@ def stack(request) -> harness.Evaluation:
 
 
 def container(evaluation: harness.Evaluation) -> dict:
-    [only] = evaluation.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["containers"]
+    [only] = evaluation.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"]["spec"]["containers"]
     return only
 
 
@@ -53,7 +53,7 @@ def test_the_deployment_runs_exactly_the_image_that_was_built_and_pushed(stack):
 
 
 def test_every_kubernetes_resource_uses_the_provider_built_from_the_clusters_kubeconfig(stack):
-    provider = stack.one(K8S_PROVIDER)
+    provider = stack.one(K8S_PROVIDER, "workload-provider")
     cluster = stack.one(EKS_CLUSTER)
     assert json.loads(provider.inputs["kubeconfig"]) == cluster.outputs["kubeconfig"]
     workload = stack.one("backend-on-eks:index:Workload")
@@ -103,7 +103,7 @@ def test_the_image_build_waits_for_neither_the_cluster_nor_the_network(stack):
 
 
 def test_the_deployment_waits_for_the_image_and_the_cluster(stack):
-    waits_for = stack.transitive_dependencies(stack.one(DEPLOYMENT))
+    waits_for = stack.transitive_dependencies(stack.one(DEPLOYMENT, "workload-deployment"))
     assert stack.one(IMAGE).urn in waits_for
     assert stack.one(EKS_CLUSTER).urn in waits_for
 
@@ -111,7 +111,7 @@ def test_the_deployment_waits_for_the_image_and_the_cluster(stack):
 def test_the_node_group_uses_the_node_role_and_the_configured_subnets(dev, prod):
     for evaluation, kind in ((dev, "public"), (prod, "private")):
         node_group = evaluation.one(NODE_GROUP)
-        assert node_group.inputs["nodeRole"] == evaluation.one("aws:iam/role:Role").urn
+        assert node_group.inputs["nodeRole"] == evaluation.one("aws:iam/role:Role", "cluster-node-role").urn
         assert node_group.inputs["cluster"] == evaluation.one(EKS_CLUSTER).urn
         zones = int(evaluation.config[PREFIX + "availabilityZoneCount"])
         assert node_group.inputs["subnetIds"] == [f"subnet-{kind}-{zone}" for zone in range(zones)]
@@ -150,7 +150,7 @@ def test_a_pinned_add_on_version_reaches_the_cluster():
 
 
 def test_the_node_role_carries_exactly_the_three_node_policies(stack):
-    role = stack.one("aws:iam/role:Role")
+    role = stack.one("aws:iam/role:Role", "cluster-node-role")
     attachments = stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert sorted(a.inputs["policyArn"] for a in attachments) == [
         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
@@ -233,7 +233,7 @@ def test_the_service_is_a_nodeport_from_8080_to_8080_on_the_configured_port(stac
 
 
 def test_the_service_selects_exactly_the_deployments_pods(stack):
-    deployment = stack.one(DEPLOYMENT).inputs["spec"]
+    deployment = stack.one(DEPLOYMENT, "workload-deployment").inputs["spec"]
     selector = stack.one(SERVICE).inputs["spec"]["selector"]
     assert selector == deployment["selector"]["matchLabels"] == {"app": "nextwork-flask-backend"}
     pod_labels = deployment["template"]["metadata"]["labels"]
@@ -258,7 +258,7 @@ def test_the_service_never_exposes_the_admin_port(stack):
 
 def test_the_container_is_locked_down(stack):
     app = container(stack)
-    pod = stack.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]
+    pod = stack.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"]["spec"]
     assert app["securityContext"] == {
         "allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
         "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]},
@@ -278,12 +278,12 @@ def test_container_resources_come_from_config(dev, prod):
 
 
 def test_a_rollout_never_drops_below_the_desired_replicas(stack):
-    strategy = stack.one(DEPLOYMENT).inputs["spec"]["strategy"]
+    strategy = stack.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["strategy"]
     assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
 
 
 def test_pods_spread_across_nodes_and_zones(stack):
-    constraints = stack.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    constraints = stack.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"]["spec"]["topologySpreadConstraints"]
     assert {c["topologyKey"] for c in constraints} == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
     for constraint in constraints:
         assert constraint["labelSelector"]["matchLabels"] == {"app": "nextwork-flask-backend"}
@@ -295,7 +295,7 @@ def test_the_disruption_budget_always_allows_one_eviction(stack):
 
 
 def test_the_network_policy_admits_clients_on_8080_and_lets_pods_reach_only_dns_and_https(stack):
-    spec = stack.one(NETWORK_POLICY).inputs["spec"]
+    spec = stack.one(NETWORK_POLICY, "workload-network-policy").inputs["spec"]
     assert spec["podSelector"] == {"matchLabels": {"app": "nextwork-flask-backend"}}
     assert spec["policyTypes"] == ["Ingress", "Egress"]
     assert spec["ingress"] == [
@@ -314,7 +314,7 @@ def test_the_network_policy_admits_clients_on_8080_and_lets_pods_reach_only_dns_
 
 def test_the_network_policy_opens_the_port_of_the_configured_upstream():
     evaluation = evaluate_stack("dev", {PREFIX + "upstreamUrl": "http://search.internal:8081/v1"})
-    _, upstream = evaluation.one(NETWORK_POLICY).inputs["spec"]["egress"]
+    _, upstream = evaluation.one(NETWORK_POLICY, "workload-network-policy").inputs["spec"]["egress"]
     assert upstream == {"ports": [{"protocol": "TCP", "port": 8081}]}
 
 
@@ -391,7 +391,9 @@ def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
 
 def test_every_resource_belongs_to_a_component_of_the_projects_namespace(stack):
     components = {r.urn for r in stack.registrations if r.type.startswith("backend-on-eks:index:")}
-    assert len(components) == 6
+    # dev: network, cluster, registry, image, workload, nodePort access; prod: the front door
+    # instead of nodePort access, and the node autoscaler.
+    assert len(components) == {"dev": 6, "prod": 7}[stack.stack]
     for registration in stack.registrations:
         if registration.urn not in components:
             assert registration.parent in components, registration.name
@@ -442,7 +444,7 @@ def test_an_invalid_stack_stops_the_program_before_any_resource_is_registered(ke
 def test_a_new_stack_needs_only_a_region_and_gets_the_documented_defaults():
     evaluation = harness.evaluate("staging", {"aws:region": "us-east-1"}, dict(RESOURCE_FAKES), dict(INVOKE_FAKES))
     defaults = {key: spec["default"] for key, spec in harness.project_config_schema().items()}
-    assert evaluation.one(DEPLOYMENT).inputs["spec"]["replicas"] == defaults["replicas"]
+    assert evaluation.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["replicas"] == defaults["replicas"]
     assert evaluation.one(SERVICE).inputs["spec"]["ports"][0]["nodePort"] == defaults["nodePort"]
     assert evaluation.one("awsx:ec2:Vpc").inputs["cidrBlock"] == defaults["vpcCidr"]
     assert evaluation.one(EKS_CLUSTER).inputs["version"] == defaults["kubernetesVersion"]

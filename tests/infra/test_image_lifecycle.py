@@ -104,7 +104,7 @@ def up(ecr: FakeEcr, project_dir: Path = harness.PROJECT_DIR) -> harness.Evaluat
 
 
 def deployed_image(evaluation: harness.Evaluation) -> str:
-    [container] = evaluation.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["containers"]
+    [container] = evaluation.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"]["spec"]["containers"]
     return container["image"]
 
 

@@ -44,8 +44,14 @@ def test_the_schema_check_rejects_a_field_kubernetes_does_not_know(dev):
         kubernetes_validate.validate(deployment, "1.33", strict=True)
 
 
+def backend(stack, kind: str) -> dict:
+    """The backend's manifest of `kind` (the node autoscaler brings its own Deployment)."""
+    return next(m for m in manifests(stack) if m["kind"] == kind
+                and m["metadata"].get("namespace") == stack.exports["namespace"])
+
+
 def test_probe_ports_name_a_port_the_container_declares(stack):
-    deployment = next(m for m in manifests(stack) if m["kind"] == "Deployment")
+    deployment = backend(stack, "Deployment")
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     port_names = {port["name"] for port in container["ports"]}
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
@@ -53,8 +59,8 @@ def test_probe_ports_name_a_port_the_container_declares(stack):
 
 
 def test_the_service_targets_a_port_the_container_listens_on(stack):
-    deployment = next(m for m in manifests(stack) if m["kind"] == "Deployment")
-    service = next(m for m in manifests(stack) if m["kind"] == "Service")
+    deployment = backend(stack, "Deployment")
+    service = backend(stack, "Service")
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     container_ports = {port["containerPort"] for port in container["ports"]}
     assert {port["targetPort"] for port in service["spec"]["ports"]} <= container_ports
@@ -65,11 +71,17 @@ def test_the_node_port_is_within_the_default_node_port_range(stack):
     assert all(30000 <= port["nodePort"] <= 32767 for port in service["spec"]["ports"])
 
 
-def test_every_namespaced_object_lives_in_the_managed_namespace(stack):
+CLUSTER_SCOPED = ("Namespace", "ClusterRole", "ClusterRoleBinding")
+
+
+def test_every_namespaced_object_lives_in_the_managed_namespace_or_is_the_node_autoscalers(stack):
     namespace = next(m for m in manifests(stack) if m["kind"] == "Namespace")["metadata"]["name"]
     for manifest in manifests(stack):
-        if manifest["kind"] != "Namespace":
-            assert manifest["metadata"]["namespace"] == namespace, manifest["kind"]
+        if manifest["kind"] in CLUSTER_SCOPED:
+            continue
+        metadata = manifest["metadata"]
+        assert metadata["namespace"] == namespace or (
+            metadata["namespace"] == "kube-system" and metadata["name"] == "cluster-autoscaler"), manifest["kind"]
 
 
 def checkov(directory) -> tuple[int, dict]:

@@ -28,48 +28,15 @@ COMPONENT = "backend-on-eks:index:NodeAutoscaler"
 PREFIX = "backend-on-eks:"
 SCALING_ACTIONS = {"autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"}
 
-# Until __main__.py wires the autoscaler, the tests add to the real program exactly the block the
-# integrator puts there (prod turns nodeAutoscaling on); from then on, prod is evaluated as it is.
-_WIRING = textwrap.dedent('''\
-    import os, runpy, sys
-    REAL = {real!r}
-    # The CLI runs the program from its project directory; the program's paths are relative to it.
-    os.chdir(REAL)
-    sys.path.insert(0, REAL)
-    program = runpy.run_path(os.path.join(REAL, "__main__.py"), run_name="__main__")
-    from components.node_autoscaler import NodeAutoscaler, NodeAutoscalerArgs
-    config, cluster = program["config"], program["cluster"]
-    NodeAutoscaler("node-autoscaler", NodeAutoscalerArgs(
-        cluster_name=cluster.cluster_name,
-        kubeconfig=cluster.kubeconfig,
-        kubernetes_version=config.kubernetes_version,
-        region=config.region,
-        depends_on=[cluster.node_group],
-    ))
-''')
-
-
-def _wired(tmp_path_factory, **kwargs) -> harness.Evaluation:
-    project = tmp_path_factory.mktemp("wired")
-    for name in ("Pulumi.yaml", "Pulumi.prod.yaml"):
-        (project / name).write_text((harness.PROJECT_DIR / name).read_text())
-    (project / "__main__.py").write_text(_WIRING.format(real=str(harness.PROJECT_DIR)))
-    return evaluate_stack("prod", project_dir=project, **kwargs)
-
-
-def _main_wires_it() -> bool:
-    return "NodeAutoscaler(" in (harness.PROJECT_DIR / "__main__.py").read_text()
+@pytest.fixture(scope="module")
+def prod_graph(prod) -> harness.Evaluation:
+    return prod
 
 
 @pytest.fixture(scope="module")
-def prod_graph(prod, tmp_path_factory) -> harness.Evaluation:
-    return prod if _main_wires_it() else _wired(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def prod_preview_graph(prod_preview, tmp_path_factory) -> harness.Evaluation:
+def prod_preview_graph(prod_preview) -> harness.Evaluation:
     """`pulumi preview` of prod as a new stack: nothing exists yet."""
-    return prod_preview if _main_wires_it() else _wired(tmp_path_factory, preview=True)
+    return prod_preview
 
 
 def _mine(evaluation: harness.Evaluation) -> list[harness.Registration]:

@@ -36,7 +36,7 @@ INSTANCES = "aws:ec2/getInstances:getInstances"
 
 
 def image_of(evaluation: harness.Evaluation) -> str:
-    [container] = evaluation.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["containers"]
+    [container] = evaluation.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"]["spec"]["containers"]
     return container["image"]
 
 
@@ -65,7 +65,7 @@ def test_a_resource_yet_to_be_created_has_an_unknown_id_in_preview(new_stack_pre
 
 
 def test_what_the_program_builds_from_an_unknown_is_unknown_in_preview(new_stack_preview):
-    assert new_stack_preview.one("pulumi:providers:kubernetes").unknown_inputs == {"kubeconfig"}
+    assert new_stack_preview.one("pulumi:providers:kubernetes", "workload-provider").unknown_inputs == {"kubeconfig"}
     assert {name for name, value in new_stack_preview.exports.items() if value == UNKNOWN} >= {
         "kubeconfig", "repositoryUrl", "imageRef",
     }
@@ -76,7 +76,7 @@ def test_a_new_stacks_preview_does_not_build_the_image_because_its_name_is_unkno
     image = new_stack_preview.one(IMAGE)
     assert "imageName" in image.unknown_inputs
     assert image.outputs["repoDigest"] == UNKNOWN
-    assert new_stack_preview.one(DEPLOYMENT).unknown_inputs == {IMAGE_PATH}
+    assert new_stack_preview.one(DEPLOYMENT, "workload-deployment").unknown_inputs == {IMAGE_PATH}
 
 
 def test_an_invoke_with_an_unknown_argument_is_not_made_in_preview(new_stack_preview):

@@ -28,7 +28,7 @@ def evaluation() -> harness.Evaluation:
 
 
 def container_env(evaluation: harness.Evaluation) -> dict[str, dict]:
-    [container] = evaluation.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["containers"]
+    [container] = evaluation.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"]["spec"]["containers"]
     return {variable["name"]: variable for variable in container["env"]}
 
 
@@ -68,11 +68,11 @@ def test_the_secret_is_autonamed_so_a_changed_value_rolls_the_pods(evaluation):
 def test_a_preview_wires_the_secret_the_same_way():
     preview = with_secret_upstream(preview=True)
     assert container_env(preview)["UPSTREAM_URL"]["valueFrom"]["secretKeyRef"]["key"] == "UPSTREAM_URL"
-    assert "s3cr3t-t0ken" not in json.dumps(preview.one(DEPLOYMENT).inputs)
+    assert "s3cr3t-t0ken" not in json.dumps(preview.one(DEPLOYMENT, "workload-deployment").inputs)
 
 
 def test_the_network_policy_still_opens_the_secret_urls_port(evaluation):
-    [_, upstream] = evaluation.one("kubernetes:networking.k8s.io/v1:NetworkPolicy").inputs["spec"]["egress"]
+    [_, upstream] = evaluation.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "workload-network-policy").inputs["spec"]["egress"]
     assert upstream == {"ports": [{"protocol": "TCP", "port": 443}]}
 
 

@@ -47,7 +47,7 @@ def stack(request) -> harness.Evaluation:
 
 
 def pod_spec(evaluation: harness.Evaluation) -> dict:
-    return evaluation.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]
+    return evaluation.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"]["spec"]
 
 
 def container(evaluation: harness.Evaluation) -> dict:
@@ -133,14 +133,14 @@ def test_a_viewers_access_policy_association_is_named_view():
 
 def test_the_kubeconfig_handed_to_the_kubernetes_provider_is_secret(stack):
     # Whoever reads it learns the endpoint, its CA and how to get a token: state holds it encrypted.
-    assert stack.one(K8S_PROVIDER).secret_inputs == {"kubeconfig"}
+    assert stack.one(K8S_PROVIDER, "workload-provider").secret_inputs == {"kubeconfig"}
 
 
 # --- Cluster: nodes -----------------------------------------------------------------------------
 
 
 def test_only_ec2_may_assume_the_node_role(stack):
-    policy = json.loads(stack.one(ROLE).inputs["assumeRolePolicy"])
+    policy = json.loads(stack.one(ROLE, "cluster-node-role").inputs["assumeRolePolicy"])
     assert policy == {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -199,7 +199,7 @@ def test_the_namespace_enforces_the_latest_restricted_pod_security_standard(stac
 
 
 def test_the_kubernetes_provider_lets_destroy_finish_once_the_cluster_is_gone(stack):
-    assert stack.one(K8S_PROVIDER).inputs["deleteUnreachable"] == "true"
+    assert stack.one(K8S_PROVIDER, "workload-provider").inputs["deleteUnreachable"] == "true"
 
 
 # --- Kubernetes: pod and container --------------------------------------------------------------
@@ -289,22 +289,27 @@ def test_the_pod_runs_one_container_and_no_init_or_sidecar_containers(stack):
 
 
 def test_a_stuck_rollout_fails_after_five_minutes(stack):
-    assert stack.one(DEPLOYMENT).inputs["spec"]["progressDeadlineSeconds"] == 300
+    assert stack.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["progressDeadlineSeconds"] == 300
 
 
 def test_five_old_revisions_are_kept_for_a_rollback(stack):
-    assert stack.one(DEPLOYMENT).inputs["spec"]["revisionHistoryLimit"] == 5
+    assert stack.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["revisionHistoryLimit"] == 5
+
+
+# The workload component's objects (the node autoscaler has a Deployment and a NetworkPolicy too).
+WORKLOAD_NAMES = {DEPLOYMENT: "workload-deployment", SERVICE: "workload-service", PDB: "workload-pdb",
+                  NETWORK_POLICY: "workload-network-policy"}
 
 
 @pytest.mark.parametrize("type_", [DEPLOYMENT, SERVICE, PDB, NETWORK_POLICY])
 def test_every_object_is_named_after_the_app_in_the_managed_namespace(stack, type_):
-    metadata = stack.one(type_).inputs["metadata"]
+    metadata = stack.one(type_, WORKLOAD_NAMES[type_]).inputs["metadata"]
     assert (metadata["name"], metadata["namespace"]) == (APP, "backend")
 
 
 @pytest.mark.parametrize("type_", [DEPLOYMENT, SERVICE, PDB, NETWORK_POLICY])
 def test_every_object_carries_the_recommended_labels(stack, type_):
-    assert stack.one(type_).inputs["metadata"]["labels"] == {
+    assert stack.one(type_, WORKLOAD_NAMES[type_]).inputs["metadata"]["labels"] == {
         "app": APP,
         "app.kubernetes.io/name": APP,
         "app.kubernetes.io/component": "backend",
@@ -314,7 +319,7 @@ def test_every_object_carries_the_recommended_labels(stack, type_):
 
 
 def test_the_pods_carry_the_same_labels_as_their_deployment(stack):
-    deployment = stack.one(DEPLOYMENT).inputs
+    deployment = stack.one(DEPLOYMENT, "workload-deployment").inputs
     assert deployment["spec"]["template"]["metadata"]["labels"] == deployment["metadata"]["labels"]
 
 

@@ -32,17 +32,22 @@ def plus(evaluation: Evaluation, *registrations: Registration) -> Evaluation:
     return copied
 
 
+# The backend's own resource of a type the stack has several of (the Cluster Autoscaler brings a
+# second Deployment, role, NetworkPolicy and Kubernetes provider).
+BACKEND_RESOURCE = {DEPLOYMENT: "workload-deployment", ROLE: "cluster-node-role"}
+
+
 def changed(evaluation: Evaluation, type_: str, change: Callable[[dict], Any]) -> Evaluation:
-    """A copy of `evaluation` in which `change(inputs)` was applied to the one resource of `type_`."""
+    """A copy of `evaluation` in which `change(inputs)` was applied to the one resource of `type_`
+    (the backend's, where there are several)."""
     copied = copy.deepcopy(evaluation)
-    [target] = [r for r in copied.registrations if r.type == type_]
-    change(target.inputs)
+    change(copied.one(type_, BACKEND_RESOURCE.get(type_)).inputs)
     return copied
 
 
 def pod_template(evaluation: Evaluation) -> dict[str, Any]:
     """The stack's own (compliant) pod template: metadata and spec."""
-    return copy.deepcopy(evaluation.one(DEPLOYMENT).inputs["spec"]["template"])
+    return copy.deepcopy(evaluation.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"])
 
 
 def container(template: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 
 from policy.guardrails import POLICIES
 from ops.offline.harness import Evaluation, Registration
+from tests.policy.builders import BACKEND_RESOURCE
 from tests.policy.adapter import violations
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -17,8 +18,7 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 def mutated(evaluation: Evaluation, type_: str, change) -> Evaluation:
     """A copy of `evaluation` in which `change(inputs)` was applied to the one resource of `type_`."""
     copied = copy.deepcopy(evaluation)
-    [target] = [r for r in copied.registrations if r.type == type_]
-    change(target.inputs)
+    change(copied.one(type_, BACKEND_RESOURCE.get(type_)).inputs)
     return copied
 
 
@@ -128,7 +128,7 @@ def test_the_aws_cluster_that_pulumi_eks_creates_is_held_to_the_same_rules(prod,
 
 
 def test_a_node_role_with_a_fourth_policy_is_stopped(prod):
-    role = prod.one("aws:iam/role:Role")
+    role = prod.one("aws:iam/role:Role", "cluster-node-role")
     template = prod.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")[0]
     extra = copy.deepcopy(template)
     extra.name, extra.urn = "cluster-node-admin", template.urn.rsplit("::", 1)[0] + "::cluster-node-admin"

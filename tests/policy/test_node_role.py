@@ -16,7 +16,7 @@ THREE = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2Containe
 
 
 def node_role_urn(prod):
-    return prod.one(ROLE).urn
+    return prod.one(ROLE, "cluster-node-role").urn
 
 
 def attachment(prod, name, policy_arn, *, role="cluster-node-role", depends=True):

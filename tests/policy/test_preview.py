@@ -21,7 +21,7 @@ HEX = "0123456789abcdef" * 4
 
 def with_image(evaluation: Evaluation, image: str) -> Evaluation:
     copied = copy.deepcopy(evaluation)
-    [container] = copied.one(DEPLOYMENT).inputs["spec"]["template"]["spec"]["containers"]
+    [container] = copied.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["template"]["spec"]["containers"]
     container["image"] = image
     return copied
 
