@@ -126,6 +126,7 @@ if config.exposure == "loadBalancer":
         hosted_zone_id=config.hosted_zone_id,
     ))
     service_url = front_door.service_url
+    pulumi.export("targetGroupArn", front_door.target_group_arn)
 else:
     node_port_access = NodePortAccess("nodeport-access", NodePortAccessArgs(
         security_group_id=cluster.node_security_group_id,

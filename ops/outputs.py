@@ -19,6 +19,7 @@ import yaml
 SECRET_PLACEHOLDER = "[secret]"
 
 _DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
+_TARGET_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -41,6 +42,8 @@ class StackOutputs:
     service_url: str | None
     port_forward_command: str | None
     update_kubeconfig_command: str | None
+    target_group_arn: str | None = None
+    """With exposure loadBalancer: the target group whose health `verify` reads."""
 
     @property
     def image_digest(self) -> str:
@@ -78,6 +81,12 @@ class StackOutputs:
             raise OutputsError(
                 f"stack output 'serviceUrl' is {service_url!r}; expected 'http://<host>:<port>'"
             )
+        target_group_arn = _optional_string(raw, "targetGroupArn")
+        if target_group_arn is not None and not _TARGET_GROUP_ARN.match(target_group_arn):
+            raise OutputsError(
+                f"stack output 'targetGroupArn' is {target_group_arn!r}; expected "
+                "'arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<16 hex digits>'"
+            )
         return cls(
             cluster_name=_string(raw, "clusterName"),
             region=_string(raw, "region"),
@@ -92,6 +101,7 @@ class StackOutputs:
             service_url=service_url.rstrip("/") if service_url else None,
             port_forward_command=port_forward,
             update_kubeconfig_command=_optional_string(raw, "updateKubeconfigCommand"),
+            target_group_arn=target_group_arn,
         )
 
 

@@ -15,7 +15,7 @@ from typing import Callable, TextIO
 
 from kubernetes import client
 
-from ops import health, table
+from ops import front_door, health, table
 from ops.cluster import Cluster, ClusterError, PodEvent, selector_string
 from ops.endpoint import DirectEndpoint, Endpoint, ProxyEndpoint, check_contents, check_readiness
 from ops.outputs import StackOutputs
@@ -114,6 +114,7 @@ class _Verification:
             self.fail(f"no pods match deployment {deployment.metadata.name}'s selector")
         self.show_events(pods)
         self.check_digest(deployment, pods)
+        self.check_front_door()
         self.check_http()
 
     def fail(self, reason: str) -> None:
@@ -243,6 +244,27 @@ class _Verification:
             table.render(f"IMAGE (stack built {expected})", ["POD", "CONTAINER", "DIGEST", "CHECK"], rows)
         )
         self.report.failures.extend(failures)
+
+    def check_front_door(self) -> None:
+        """With a load balancer: its targets (the nodes, on the nodePort), waited for until the
+        health check has an answer for each, within the timeout."""
+        arn = self.outputs.target_group_arn
+        if arn is None:
+            return
+        deadline = time.monotonic() + self.options.timeout
+        while True:
+            try:
+                targets = front_door.describe_target_health(arn, self.outputs.region, self.options.api_timeout)
+            except front_door.FrontDoorError as error:
+                self.fail(str(error))
+                return
+            if front_door.settled(targets) or time.monotonic() >= deadline:
+                break
+            self.sleep(self.options.poll_interval)
+        rows = [[t.id, t.port if t.port is not None else "-", t.state, t.reason or "-"] for t in targets]
+        self.emit(table.render(f"FRONT DOOR {self.outputs.service_url or ''} (target group {arn})",
+                               ["TARGET", "PORT", "STATE", "REASON"], rows))
+        self.report.failures.extend(front_door.failures(targets, arn))
 
     def check_http(self) -> None:
         endpoint = self.endpoint()

@@ -85,6 +85,7 @@ def test_without_a_domain_the_listener_is_plain_tcp_80_and_the_url_is_the_nlbs_n
     assert "certificateArn" not in listener and "sslPolicy" not in listener
     assert listener["defaultActions"] == [{"type": "forward", "targetGroupArn": prod.one(TARGET_GROUP).outputs["arn"]}]
     assert prod.exports["serviceUrl"] == "http://" + prod.one(LOAD_BALANCER).outputs["dnsName"]
+    assert prod.exports["targetGroupArn"] == prod.one(TARGET_GROUP).outputs["arn"]
     assert not prod.of_type(CERTIFICATE) and not prod.of_type(RECORD)
 
 

@@ -378,10 +378,10 @@ def test_private_nodes_get_no_service_url_even_with_cidrs():
 
 
 def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
-    way_in = {"dev": "portForwardCommand", "prod": "serviceUrl"}[stack.stack]
+    way_in = {"dev": {"portForwardCommand"}, "prod": {"serviceUrl", "targetGroupArn"}}[stack.stack]
     assert set(stack.exports) == {
         "region", "clusterName", "kubeconfig", "updateKubeconfigCommand", "repositoryUrl", "imageRef", "imageTag", "imageBuilt",
-        "namespace", "deploymentName", "serviceName", "nodePort", "containerPort", "exposure", way_in,
+        "namespace", "deploymentName", "serviceName", "nodePort", "containerPort", "exposure", *way_in,
     }
     assert stack.secret_exports == {"kubeconfig"}
     assert stack.exports["updateKubeconfigCommand"] == (
