@@ -110,3 +110,13 @@ def test_an_https_listener_is_held_to_the_same_tls_policy_rule(prod_tls):
     found = violations(changed(prod_tls, LISTENER, lambda inputs: inputs.update(
         protocol="HTTPS", sslPolicy="ELBSecurityPolicy-2016-08")))
     assert list(found) == ["listener-modern-tls"]
+
+
+def test_a_port_of_the_load_balancers_own_group_that_no_listener_serves_is_stopped(prod):
+    group = next(r for r in prod.registrations if r.type == "aws:ec2/securityGroup:SecurityGroup" and r.name == "front-door-sg")
+    rule = registration(prod, INGRESS_RULE, "lb-443-world", {
+        "securityGroupId": "sg-front-door", "ipProtocol": "tcp", "fromPort": 443.0, "toPort": 443.0, "cidrIpv4": "0.0.0.0/0",
+    }, property_dependencies={"securityGroupId": [group.urn]})
+    found = violations(plus(prod, rule))
+    assert list(found) == ["world-open-only-on-node-port"]
+    assert found["world-open-only-on-node-port"][0].startswith(f"{INGRESS_RULE} 'lb-443-world' opens tcp 443-443")
