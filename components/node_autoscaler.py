@@ -376,7 +376,10 @@ class NodeAutoscaler(pulumi.ComponentResource):
         self.register_outputs({"role_arn": self.role_arn, "image": self.image})
 
 
-# The official manifest's ClusterRole, without the `extensions` group (not served since 1.16).
+# The official manifest's ClusterRole, without the `extensions` group (not served since 1.16), plus
+# what the project's Helm chart grants for current releases (charts/cluster-autoscaler/templates/
+# clusterrole.yaml): VolumeAttachments (CSI volume limits) and CronJobs are watched too, and an
+# informer that may not list its kind never syncs.
 CLUSTER_RULES = [
     k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["events", "endpoints"], verbs=["create", "patch"]),
     k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods/eviction"], verbs=["create"]),
@@ -395,10 +398,11 @@ CLUSTER_RULES = [
                                verbs=["watch", "list", "get"]),
     k8s.rbac.v1.PolicyRuleArgs(
         api_groups=["storage.k8s.io"],
-        resources=["storageclasses", "csinodes", "csidrivers", "csistoragecapacities"],
+        resources=["storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"],
         verbs=["watch", "list", "get"],
     ),
     k8s.rbac.v1.PolicyRuleArgs(api_groups=["batch"], resources=["jobs"], verbs=["get", "list", "watch", "patch"]),
+    k8s.rbac.v1.PolicyRuleArgs(api_groups=["batch"], resources=["cronjobs"], verbs=["watch", "list", "get"]),
     k8s.rbac.v1.PolicyRuleArgs(api_groups=["coordination.k8s.io"], resources=["leases"], verbs=["create"]),
     k8s.rbac.v1.PolicyRuleArgs(api_groups=["coordination.k8s.io"], resources=["leases"], resource_names=[NAME],
                                verbs=["get", "update"]),

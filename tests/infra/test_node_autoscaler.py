@@ -213,8 +213,9 @@ def test_the_autoscaler_is_told_its_region(prod_graph):
 # --- Kubernetes ---------------------------------------------------------------------------------
 
 # The official example manifest's rules (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/
-# aws/examples/cluster-autoscaler-autodiscover.yaml): (API groups, resources, resource names or
-# None for any, verbs).
+# aws/examples/cluster-autoscaler-autodiscover.yaml), with what the project's Helm chart adds for
+# current releases (charts/cluster-autoscaler/templates/clusterrole.yaml: volumeattachments,
+# cronjobs): (API groups, resources, resource names or None for any, verbs).
 OFFICIAL_CLUSTER_RULES = [
     ({""}, {"events", "endpoints"}, None, {"create", "patch"}),
     ({""}, {"pods/eviction"}, None, {"create"}),
@@ -226,9 +227,10 @@ OFFICIAL_CLUSTER_RULES = [
     ({"extensions"}, {"replicasets", "daemonsets"}, None, {"watch", "list", "get"}),
     ({"policy"}, {"poddisruptionbudgets"}, None, {"watch", "list"}),
     ({"apps"}, {"statefulsets", "replicasets", "daemonsets"}, None, {"watch", "list", "get"}),
-    ({"storage.k8s.io"}, {"storageclasses", "csinodes", "csidrivers", "csistoragecapacities"}, None,
-     {"watch", "list", "get"}),
+    ({"storage.k8s.io"}, {"storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"},
+     None, {"watch", "list", "get"}),
     ({"batch", "extensions"}, {"jobs"}, None, {"get", "list", "watch", "patch"}),
+    ({"batch"}, {"jobs", "cronjobs"}, None, {"watch", "list", "get"}),
     ({"coordination.k8s.io"}, {"leases"}, None, {"create"}),
     ({"coordination.k8s.io"}, {"leases"}, {"cluster-autoscaler"}, {"get", "update"}),
 ]
@@ -256,6 +258,13 @@ def _uncovered(rules: list[dict], official) -> list[tuple]:
 
 def test_the_cluster_role_grants_nothing_the_official_manifest_does_not(prod_graph):
     assert _uncovered(_manifest(prod_graph, "ClusterRole")["rules"], OFFICIAL_CLUSTER_RULES) == []
+
+
+def test_the_cluster_role_lets_current_releases_watch_volume_attachments_and_cron_jobs(prod_graph):
+    granted = {(group, resource, verb) for rule in _manifest(prod_graph, "ClusterRole")["rules"]
+               for group in rule["apiGroups"] for resource in rule["resources"] for verb in rule["verbs"]}
+    for group, resource in (("storage.k8s.io", "volumeattachments"), ("batch", "cronjobs")):
+        assert {(group, resource, verb) for verb in ("watch", "list", "get")} <= granted, resource
 
 
 def test_the_namespace_role_grants_nothing_the_official_manifest_does_not(prod_graph):
