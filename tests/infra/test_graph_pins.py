@@ -37,6 +37,12 @@ def test_a_question_mark_in_a_dockerignore_pattern_stands_for_exactly_one_charac
     assert [f for f in sent_files(context) if f.startswith("backend/")] == ["backend/aapp.py", "backend/ap.py"]
 
 
+def test_without_a_dockerignore_docker_sends_every_file_of_the_context(context):
+    # A .dockerignore is optional to docker: none means nothing is excluded, not a failed build.
+    (context / "backend" / "app.py").write_text("print('x')\n")
+    assert sent_files(context) == ["Dockerfile", "backend/app.py"]
+
+
 def test_an_up_that_finds_its_tag_held_tells_the_user_which_digest_it_deploys(dev, caplog):
     # Such an up declares no docker.Image and the engine shows the old build's record deleted:
     # this line is what tells the person running it that nothing was built and what runs.
