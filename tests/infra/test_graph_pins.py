@@ -16,10 +16,12 @@ import pytest
 from components.image import content_tag, sent_files
 from ops.offline import harness
 from ops.offline.fakes import ACCOUNT, INVOKE_FAKES, REGION, RESOURCE_FAKES
+from ops.offline.stacks import evaluate_stack
 
 GET_REPOSITORIES = "aws:ecr/getRepositories:getRepositories"
 GET_IMAGES = "aws:ecr/getImages:getImages"
 HELD_DIGEST = "sha256:" + "ab" * 32
+PREFIX = "backend-on-eks:"
 
 
 @pytest.fixture
@@ -85,3 +87,12 @@ def test_every_component_records_each_output_it_declares_in_state_under_its_own_
         for attribute in declared_outputs(component):
             assert attribute in outputs, f"{name}.{attribute} is not registered: {sorted(outputs)}"
             assert outputs[attribute] is getattr(component, attribute), f"{name}.{attribute}"
+
+
+def test_the_secret_holding_secret_backend_values_is_an_opaque_secret():
+    # "Opaque" (Kubernetes' SecretTypeOpaque, case-sensitive) is the type for arbitrary values; any
+    # other string is a custom type to the API server, and a Secret's type never changes in place.
+    evaluation = evaluate_stack(
+        "dev", {PREFIX + "upstreamUrl": "https://u:p@example.com/search"}, secret_keys=[PREFIX + "upstreamUrl"],
+    )
+    assert evaluation.one("kubernetes:core/v1:Secret").inputs["type"] == "Opaque"
