@@ -1,0 +1,104 @@
+"""Facts about the front door (and the node autoscaler beside it) that the mutation run over issue
+13's new code found no test pinning.
+
+Each test here was written for a mutant of components/front_door.py or components/node_autoscaler.py
+that the rest of the suite let survive (mutmut 3.8.1, sampled). Each names the behaviour it pins,
+so the change a real bug could make fails a test that says what broke.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ops.offline.stacks import evaluate_stack
+
+PREFIX = "backend-on-eks:"
+DOMAIN = {PREFIX + "domainName": "api.example.com", PREFIX + "hostedZoneId": "Z0123456789ABCDEFGHIJ"}
+
+
+@pytest.fixture(scope="module")
+def prod_tls():
+    return evaluate_stack("prod", DOMAIN)
+
+
+def test_every_front_door_and_autoscaler_resource_keeps_its_urn_so_a_deployed_stack_replaces_nothing(prod_tls):
+    # A URN (parent type, type, name) is a resource's identity in state. A renamed one is a create
+    # and a delete: `up` would create the same listener rule again before deleting the old one,
+    # which EC2 refuses (InvalidPermission.Duplicate), and a new NLB gets a new DNS name. The rule
+    # for each client CIDR is named after it, the slash as a dash. Changing one here must be
+    # deliberate.
+    urns = sorted("::".join(r.urn.split("::")[2:]) for r in prod_tls.registrations)
+    assert [u for u in urns if "index:FrontDoor" in u or "index:NodeAutoscaler" in u] == [
+        "backend-on-eks:index:FrontDoor$aws:acm/certificate:Certificate::front-door-certificate",
+        "backend-on-eks:index:FrontDoor$aws:acm/certificateValidation:CertificateValidation::front-door-certificate-validated",
+        "backend-on-eks:index:FrontDoor$aws:autoscaling/attachment:Attachment::front-door-nodes-0",
+        "backend-on-eks:index:FrontDoor$aws:ec2/securityGroup:SecurityGroup::front-door-sg",
+        "backend-on-eks:index:FrontDoor$aws:lb/listener:Listener::front-door-listener",
+        "backend-on-eks:index:FrontDoor$aws:lb/loadBalancer:LoadBalancer::front-door-nlb",
+        "backend-on-eks:index:FrontDoor$aws:lb/targetGroup:TargetGroup::front-door-nodes",
+        "backend-on-eks:index:FrontDoor$aws:route53/record:Record::front-door-alias",
+        "backend-on-eks:index:FrontDoor$aws:route53/record:Record::front-door-certificate-validation",
+        "backend-on-eks:index:FrontDoor$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::front-door-to-nodes",
+        "backend-on-eks:index:FrontDoor$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::front-door-listener-0.0.0.0-0",
+        "backend-on-eks:index:FrontDoor$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::front-door-nodeport-from-lb",
+        "backend-on-eks:index:NodeAutoscaler$aws:eks/addon:Addon::node-autoscaler-pod-identity-agent",
+        "backend-on-eks:index:NodeAutoscaler$aws:eks/podIdentityAssociation:PodIdentityAssociation::node-autoscaler-pod-identity",
+        "backend-on-eks:index:NodeAutoscaler$aws:iam/role:Role::node-autoscaler-role",
+        "backend-on-eks:index:NodeAutoscaler$aws:iam/rolePolicy:RolePolicy::node-autoscaler-policy",
+        "backend-on-eks:index:NodeAutoscaler$kubernetes:apps/v1:Deployment::node-autoscaler-deployment",
+        "backend-on-eks:index:NodeAutoscaler$kubernetes:core/v1:ServiceAccount::node-autoscaler-service-account",
+        "backend-on-eks:index:NodeAutoscaler$kubernetes:networking.k8s.io/v1:NetworkPolicy::node-autoscaler-network-policy",
+        "backend-on-eks:index:NodeAutoscaler$kubernetes:rbac.authorization.k8s.io/v1:ClusterRole::node-autoscaler-cluster-role",
+        "backend-on-eks:index:NodeAutoscaler$kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding::node-autoscaler-cluster-role-binding",
+        "backend-on-eks:index:NodeAutoscaler$kubernetes:rbac.authorization.k8s.io/v1:Role::node-autoscaler-role-in-namespace",
+        "backend-on-eks:index:NodeAutoscaler$kubernetes:rbac.authorization.k8s.io/v1:RoleBinding::node-autoscaler-role-binding",
+        "backend-on-eks:index:NodeAutoscaler$pulumi:providers:kubernetes::node-autoscaler-provider",
+        "pulumi:pulumi:Stack$backend-on-eks:index:FrontDoor::front-door",
+        "pulumi:pulumi:Stack$backend-on-eks:index:NodeAutoscaler::node-autoscaler",
+    ]
+
+
+def _front_door(evaluation, type_, name):
+    [found] = [r for r in evaluation.registrations if r.type == type_ and r.name == name]
+    return found.inputs
+
+
+def test_the_nlb_balances_across_zones_so_a_zone_with_fewer_nodes_is_not_overloaded(prod_tls):
+    # Left out, an NLB keeps each zone's connections in that zone (cross-zone is off by default
+    # for network load balancers): the nodes of a zone with fewer of them would take more load.
+    assert _front_door(prod_tls, "aws:lb/loadBalancer:LoadBalancer", "front-door-nlb")[
+        "enableCrossZoneLoadBalancing"] is True
+
+
+def test_a_draining_node_leaves_the_target_group_after_30_seconds_not_the_default_300(prod_tls):
+    # Long enough for the preStop delay and the server's graceful timeout; AWS's default (300 s)
+    # would hold every node replacement and scale-in five minutes per node.
+    assert _front_door(prod_tls, "aws:lb/targetGroup:TargetGroup", "front-door-nodes")["deregistrationDelay"] == 30
+
+
+def test_the_certificate_validation_record_has_the_ttl_route_53_requires_of_a_plain_record(prod_tls):
+    # Route 53 takes no default TTL for a record that is not an alias: without one the record,
+    # and so the certificate, is never created.
+    record = _front_door(prod_tls, "aws:route53/record:Record", "front-door-certificate-validation")
+    assert record["ttl"] == 300 and "aliases" not in record
+
+
+def test_the_certificate_validation_record_may_take_over_the_one_acm_gives_every_certificate_of_the_name(prod_tls):
+    # ACM asks every certificate of a name in the account for the same record: another stack's
+    # (or this one's before a replacement) may already hold it, and without allowOverwrite the
+    # provider creates rather than upserts, which fails on an existing record.
+    assert _front_door(prod_tls, "aws:route53/record:Record", "front-door-certificate-validation")[
+        "allowOverwrite"] is True
+
+
+def test_the_front_doors_group_and_rules_say_which_port_each_serves_and_for_whom(prod_tls):
+    # What an operator reads in the EC2 console; the group's description is also part of its
+    # identity in AWS (a changed one replaces the group, and so the NLB's only group).
+    descriptions = {r.name: r.inputs["description"] for r in prod_tls.registrations
+                    if "index:FrontDoor$aws:ec2/securityGroup" in r.urn or "index:FrontDoor$aws:vpc/" in r.urn}
+    assert descriptions == {
+        "front-door-sg": "Network Load Balancer in front of the backend's NodePort 30080",
+        "front-door-listener-0.0.0.0-0": "Clients on the listener port 443 from 0.0.0.0/0",
+        "front-door-to-nodes": "To the nodes' NodePort 30080",
+        "front-door-nodeport-from-lb": "Backend NodePort 30080 from its load balancer only",
+    }
