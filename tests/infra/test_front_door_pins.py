@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from ops.offline.manifests import manifests
 from ops.offline.stacks import evaluate_stack
 
 PREFIX = "backend-on-eks:"
@@ -102,3 +103,14 @@ def test_the_front_doors_group_and_rules_say_which_port_each_serves_and_for_whom
         "front-door-to-nodes": "To the nodes' NodePort 30080",
         "front-door-nodeport-from-lb": "Backend NodePort 30080 from its load balancer only",
     }
+
+
+def test_the_autoscaler_is_restarted_after_three_failed_health_checks_30_seconds_apart(prod):
+    # How long the kubelet tolerates an autoscaler that does not answer on its metrics port before
+    # it restarts it (liveness) or stops counting it ready (readiness): chosen figures, so a
+    # change to them is a deliberate one.
+    [deployment] = [m for m in manifests(prod) if m["kind"] == "Deployment" and m["metadata"]["name"] == "cluster-autoscaler"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    check = {"httpGet": {"path": "/health-check", "port": "metrics"}, "timeoutSeconds": 5}
+    assert container["livenessProbe"] == {**check, "periodSeconds": 30, "failureThreshold": 3}
+    assert container["readinessProbe"] == {**check, "periodSeconds": 10, "failureThreshold": 3}
