@@ -8,6 +8,8 @@ so the change a real bug could make fails a test that says what broke.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ops.offline.manifests import manifests
@@ -105,7 +107,7 @@ def test_the_front_doors_group_and_rules_say_which_port_each_serves_and_for_whom
     }
 
 
-def test_the_autoscaler_is_restarted_after_three_failed_health_checks_30_seconds_apart(prod):
+def test_the_autoscaler_is_restarted_after_three_failed_checks_30_s_apart_and_unready_after_three_10_s_apart(prod):
     # How long the kubelet tolerates an autoscaler that does not answer on its metrics port before
     # it restarts it (liveness) or stops counting it ready (readiness): chosen figures, so a
     # change to them is a deliberate one.
@@ -114,3 +116,18 @@ def test_the_autoscaler_is_restarted_after_three_failed_health_checks_30_seconds
     check = {"httpGet": {"path": "/health-check", "port": "metrics"}, "timeoutSeconds": 5}
     assert container["livenessProbe"] == {**check, "periodSeconds": 30, "failureThreshold": 3}
     assert container["readinessProbe"] == {**check, "periodSeconds": 10, "failureThreshold": 3}
+
+
+def test_the_autoscaler_may_make_every_read_only_call_cas_aws_readme_lists_on_any_resource(prod):
+    # CA's AWS README (cluster-autoscaler/cloudprovider/aws) lists these; they take no resource-level
+    # permission, so "*" is the only resource IAM accepts. One missing and discovery or scale-up
+    # from zero fails with AccessDenied at run time, which no preview shows.
+    [policy] = [r for r in prod.registrations if r.type == "aws:iam/rolePolicy:RolePolicy" and r.name == "node-autoscaler-policy"]
+    [statement] = [s for s in json.loads(policy.inputs["policy"])["Statement"] if s.get("Sid") == "DiscoverNodeGroups"]
+    assert (statement["Effect"], statement["Resource"]) == ("Allow", "*")
+    assert sorted(statement["Action"]) == [
+        "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeScalingActivities", "autoscaling:DescribeTags",
+        "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
+        "ec2:GetInstanceTypesFromInstanceRequirements",
+    ]
