@@ -131,3 +131,11 @@ def test_the_autoscaler_may_make_every_read_only_call_cas_aws_readme_lists_on_an
         "ec2:DescribeImages", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplateVersions",
         "ec2:GetInstanceTypesFromInstanceRequirements",
     ]
+
+
+def test_the_autoscaler_serves_its_metrics_and_health_check_on_tcp_8085_named_metrics(prod):
+    # The probes name the port "metrics" and the NetworkPolicy admits TCP 8085; the API server
+    # accepts only TCP, UDP or SCTP as a port's protocol (the bundled schema does not check it).
+    [deployment] = [m for m in manifests(prod) if m["kind"] == "Deployment" and m["metadata"]["name"] == "cluster-autoscaler"]
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["ports"] == [{"name": "metrics", "containerPort": 8085, "protocol": "TCP"}]
