@@ -7,6 +7,7 @@ and every edge between them is an output passed here, so the graph reads top to 
 import pulumi
 
 import access
+import autoscaler_releases
 import settings
 import zones
 from components.cluster import Cluster, ClusterArgs
@@ -108,7 +109,7 @@ if config.node_autoscaling:
     NodeAutoscaler("node-autoscaler", NodeAutoscalerArgs(
         cluster_name=cluster.cluster_name,
         kubeconfig=cluster.kubeconfig,
-        kubernetes_version=config.kubernetes_version,
+        image=autoscaler_releases.release_for(config.kubernetes_version).image,
         region=config.region,
         depends_on=[cluster.node_group],
     ))

@@ -47,8 +47,8 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pulumi_aws import Region
 
+import autoscaler_releases
 import eks_versions
-from components import node_autoscaler
 
 PROJECT = "backend-on-eks"
 
@@ -749,12 +749,12 @@ def parse(
     target_cpu = read.integer(key("targetCpuUtilizationPercent"), *TARGET_CPU_UTILIZATION_RANGE)
     node_autoscaling = read.boolean(key("nodeAutoscaling"))
     if node_autoscaling and read.ok(key("kubernetesVersion")):
-        release = node_autoscaler.RELEASES.get(kubernetes_version)
+        release = autoscaler_releases.RELEASES.get(kubernetes_version)
         if release is None or release.digest is None:
             read.problem(
                 (key("nodeAutoscaling"), key("kubernetesVersion")), f"true/{kubernetes_version!r}",
                 "the Cluster Autoscaler's minor must match the cluster's, and no release of it is pinned by "
-                f"digest for Kubernetes {kubernetes_version} (components/node_autoscaler.py RELEASES): pin one, "
+                f"digest for Kubernetes {kubernetes_version} (autoscaler_releases.py RELEASES): pin one, "
                 "or turn nodeAutoscaling off",
             )
     cpu_request = _quantity(read, key("cpuRequest"), cpu_millicores, CPU_REQUEST_MILLICORES, _show_cpu, "250m or 1")

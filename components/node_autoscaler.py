@@ -66,7 +66,6 @@ POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 RUN_AS_USER = 65534
 # CA's metrics and /health-check endpoint (the official manifests scrape port 8085).
 METRICS_PORT = 8085
-IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
 # Where the EKS Pod Identity agent serves credentials on every node (the AWS SDKs' EKS container
 # credentials host, e.g. awslabs aws-c-auth EKS_CREDENTIALS_HOST).
 POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
@@ -78,53 +77,6 @@ def discovery_tags(cluster_name: str) -> dict[str, str]:
         "k8s.io/cluster-autoscaler/enabled": "true",
         f"k8s.io/cluster-autoscaler/{cluster_name}": "owned",
     }
-
-
-@dataclass(frozen=True)
-class AutoscalerRelease:
-    tag: str
-    digest: str | None
-    """The image index (multi-arch manifest list) digest, or None where no public source gave one."""
-
-    @property
-    def image(self) -> str:
-        pinned = f"@{self.digest}" if self.digest else ""
-        return f"{IMAGE_REPOSITORY}:{self.tag}{pinned}"
-
-
-# One row per Kubernetes minor: "We recommend using Cluster Autoscaler with the Kubernetes control
-# plane (previously referred to as master) version for which it was meant" (cluster-autoscaler/
-# README.md, Releases): CA's minor equals the cluster's.
-# Sources:
-#   [PROMO] kubernetes/k8s.io registry.k8s.io/images/k8s-staging-autoscaling/images.yaml, entry
-#           `cluster-autoscaler` (the image promoter's manifest: the digest registry.k8s.io serves
-#           for the tag). The stored copy ends at v1.33.1; later patches may exist.
-#   [PUB]   not in a stored copy of the promoter manifest; the digest as re-resolved from the
-#           registry and recorded in several independent public repositories (e.g. "official CA
-#           1.35.2 image index aac369dc..."; "1.35.2 manifest-list digest ... Linux amd64 child
-#           8c8cc9d7..."). Check with `crane digest IMAGE:TAG` before relying on it.
-#   [ONE]   a single public repository records it; weaker than [PUB].
-# 1.34: no digest for any 1.34 patch in any source available here; the tag alone (v1.34.5 is
-# named in the release notes) makes the policy pack refuse the Deployment, which is the point.
-RELEASES: dict[str, AutoscalerRelease] = {
-    "1.31": AutoscalerRelease("v1.31.3", "sha256:b5ac5d93d0e43c6f4f14b0a3994ff905ed169aa0d614d7af702eca0a254cb8a8"),  # [PROMO]
-    "1.32": AutoscalerRelease("v1.32.2", "sha256:c627d8d159a8cd6705a2612afd8a9ffc499e2fc37bad3525364427439b9224c0"),  # [PROMO]
-    "1.33": AutoscalerRelease("v1.33.1", "sha256:0d53371b73eae57dbed927a72b71d4fe756ce4dbfe528b4217a1078cb13445f0"),  # [PROMO]
-    "1.34": AutoscalerRelease("v1.34.5", None),
-    "1.35": AutoscalerRelease("v1.35.2", "sha256:aac369dc283927a623deb1af54696efcc722ae79255aa07788422e495bab887d"),  # [PUB]
-    "1.36": AutoscalerRelease("v1.36.1", "sha256:461388d03eb5b55db58941ee7a81d9a619dd15302b01cbab9f5a9946715994b4"),  # [ONE]
-}
-
-
-def release_for(kubernetes_version: str) -> AutoscalerRelease:
-    """The CA release for a cluster on `kubernetes_version` ("1.35"); ValueError if none is known."""
-    try:
-        return RELEASES[kubernetes_version]
-    except KeyError:
-        raise ValueError(
-            f"no Cluster Autoscaler release is pinned for Kubernetes {kubernetes_version}: CA's minor must "
-            f"match the cluster's; known: {', '.join(RELEASES)} (components/node_autoscaler.py RELEASES)"
-        ) from None
 
 
 def autoscaler_policy(cluster_name: str, partition: str, region: str) -> dict:
@@ -195,8 +147,9 @@ class NodeAutoscalerArgs:
     cluster_name: pulumi.Input[str]
     kubeconfig: pulumi.Input[str]
     """The cluster's kubeconfig (a secret Output): the component builds its own provider from it."""
-    kubernetes_version: str
-    """The cluster's Kubernetes minor ("1.35"): CA's minor must match it (RELEASES)."""
+    image: str
+    """CA's image, of the cluster's Kubernetes minor and pinned by digest
+    (autoscaler_releases.py; settings.py refuses a version it has no such release for)."""
     region: str
     """Where the node group's Auto Scaling group lives; the pod cannot learn it from IMDS."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -210,7 +163,6 @@ class NodeAutoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:NodeAutoscaler", name, None, opts)
-        release = release_for(args.kubernetes_version)
         child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
         cluster_name = pulumi.Output.from_input(args.cluster_name)
@@ -358,7 +310,7 @@ class NodeAutoscaler(pulumi.ComponentResource):
                         # removes the node it runs on, evicting itself half-way through a drain.
                         annotations={"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
                     ),
-                    spec=_pod_spec(release.image, cluster_name, args.region),
+                    spec=_pod_spec(args.image, cluster_name, args.region),
                 ),
             ),
             # Pods started before the association exists get no AWS credentials until restarted;
@@ -371,7 +323,7 @@ class NodeAutoscaler(pulumi.ComponentResource):
         )
 
         self.role_arn = role.arn
-        self.image = release.image
+        self.image = args.image
         self.service_account = SERVICE_ACCOUNT
         self.register_outputs({"role_arn": self.role_arn, "image": self.image})
 

@@ -457,7 +457,7 @@ def effective_config(values: dict[str, Any], project_dir: Path = PROJECT_DIR) ->
 
 
 # The program's own modules (top-level files and `components`), imported afresh for each run.
-PROGRAM_MODULES = ("settings", "access", "zones", "eks_versions")
+PROGRAM_MODULES = ("settings", "access", "zones", "eks_versions", "autoscaler_releases")
 
 
 def _is_program_module(name: str) -> bool:

@@ -16,6 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+import autoscaler_releases
 import eks_versions
 from components import node_autoscaler
 from ops.offline import harness
@@ -169,17 +170,17 @@ def test_the_autoscaler_minor_equals_the_clusters_kubernetes_minor(prod_graph):
 
 
 def test_every_release_in_the_table_is_of_its_own_minor():
-    for minor, release in node_autoscaler.RELEASES.items():
+    for minor, release in autoscaler_releases.RELEASES.items():
         assert release.tag.startswith(f"v{minor}."), minor
 
 
 def test_every_version_eks_accepts_today_has_an_autoscaler_release():
-    assert set(eks_versions.accepted_versions(eks_versions.utc_today())) <= set(node_autoscaler.RELEASES)
+    assert set(eks_versions.accepted_versions(eks_versions.utc_today())) <= set(autoscaler_releases.RELEASES)
 
 
 def test_a_kubernetes_version_without_a_release_is_refused_by_name():
     with pytest.raises(ValueError, match="Kubernetes 1.99"):
-        node_autoscaler.release_for("1.99")
+        autoscaler_releases.release_for("1.99")
 
 
 def test_prods_autoscaler_image_is_pinned_by_digest(prod_graph):
@@ -341,7 +342,7 @@ def test_a_preview_of_a_new_stack_already_shows_the_pinned_image_and_this_cluste
     # Nothing the pod spec holds waits for AWS: the policy pack judges it in the pull request.
     deployment = _one(prod_preview_graph, "kubernetes:apps/v1:Deployment")
     assert deployment.unknown_inputs == set()
-    assert _container(prod_preview_graph)["image"] == node_autoscaler.RELEASES["1.35"].image
+    assert _container(prod_preview_graph)["image"] == autoscaler_releases.RELEASES["1.35"].image
     assert violations(dataclasses.replace(prod_preview_graph, registrations=_mine(prod_preview_graph))) == {}
 
 
