@@ -108,12 +108,28 @@ def test_the_load_balancer_admits_clients_on_its_listener_port_only_and_sends_on
     assert "egress" not in group.inputs and "ingress" not in group.inputs
 
 
-def test_loadbalancer_ingress_cidrs_narrow_who_reaches_the_listener():
-    evaluation = evaluate_stack("prod", {PREFIX + "loadBalancerIngressCidrs": ["203.0.113.0/24", "198.51.100.0/24"]})
+def listener_rules(cidrs):
+    """The NLB group's inbound rules as (name, CIDR) pairs, sorted. The rules are sibling
+    resources that wait on the same group id, so the SDK sends their RegisterResource calls from
+    its thread pool at once and they are recorded in whichever order the threads win: that
+    order is not the program's, and the engine matches resources by URN, not by it."""
+    evaluation = evaluate_stack("prod", {PREFIX + "loadBalancerIngressCidrs": cidrs})
     group = named(evaluation, SECURITY_GROUP, "front-door-sg")
-    inbound = [r.inputs["cidrIpv4"] for r in evaluation.of_type(INGRESS_RULE)
-               if group.urn in r.property_dependencies.get("securityGroupId", [])]
-    assert inbound == ["203.0.113.0/24", "198.51.100.0/24"]
+    return sorted((r.name, r.inputs["cidrIpv4"]) for r in evaluation.of_type(INGRESS_RULE)
+                  if group.urn in r.property_dependencies.get("securityGroupId", []))
+
+
+def test_loadbalancer_ingress_cidrs_narrow_who_reaches_the_listener():
+    assert listener_rules(["203.0.113.0/24", "198.51.100.0/24"]) == [
+        ("front-door-listener-198.51.100.0-24", "198.51.100.0/24"),
+        ("front-door-listener-203.0.113.0-24", "203.0.113.0/24"),
+    ]
+
+
+def test_reordering_loadbalancer_ingress_cidrs_changes_no_rule():
+    # Each rule is named after its CIDR, so listing the same networks in another order
+    # declares the same resources and a preview shows no change.
+    assert listener_rules(["198.51.100.0/24", "203.0.113.0/24"]) == listener_rules(["203.0.113.0/24", "198.51.100.0/24"])
 
 
 # --- prod with a domain: TLS --------------------------------------------------------------------------
