@@ -3,20 +3,35 @@
 A per-version pin like eks_versions.py's add-on pins, kept out of components/node_autoscaler.py so
 that settings.py can refuse a version without a pinned release before any resource is declared
 (components never import settings, and settings imports no component). Standard library only.
+
+The facts live in `catalog/cluster-autoscaler.json`: `python -m ops catalog refresh` rewrites it
+from the registry itself (the newest vMAJOR.MINOR.PATCH tag of each minor the EKS catalog has, and
+the digest the registry serves for it). CA's minor follows the cluster's: "We recommend using
+Cluster Autoscaler with the Kubernetes control plane (previously referred to as master) version
+for which it was meant" (cluster-autoscaler/README.md, Releases).
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
+CATALOG_FILE = Path(__file__).resolve().parent / "catalog" / "cluster-autoscaler.json"
+
+TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
 class AutoscalerRelease:
     tag: str
     digest: str | None
-    """The image index (multi-arch manifest list) digest, or None where no public source gave one."""
+    """The image index (multi-arch manifest list) digest, or None where no source gave one."""
+    source: str = ""
 
     @property
     def image(self) -> str:
@@ -24,28 +39,69 @@ class AutoscalerRelease:
         return f"{IMAGE_REPOSITORY}:{self.tag}{pinned}"
 
 
-# One row per Kubernetes minor: "We recommend using Cluster Autoscaler with the Kubernetes control
-# plane (previously referred to as master) version for which it was meant" (cluster-autoscaler/
-# README.md, Releases): CA's minor equals the cluster's.
-# Sources:
-#   [PROMO] kubernetes/k8s.io registry.k8s.io/images/k8s-staging-autoscaling/images.yaml, entry
-#           `cluster-autoscaler` (the image promoter's manifest: the digest registry.k8s.io serves
-#           for the tag). The stored copy ends at v1.33.1; later patches may exist.
-#   [PUB]   not in a stored copy of the promoter manifest; the digest as re-resolved from the
-#           registry and recorded in several independent public repositories (e.g. "official CA
-#           1.35.2 image index aac369dc..."; "1.35.2 manifest-list digest ... Linux amd64 child
-#           8c8cc9d7..."). Check with `crane digest IMAGE:TAG` before relying on it.
-#   [ONE]   a single public repository records it; weaker than [PUB].
-# 1.34: no digest for any 1.34 patch in any source available here; the tag alone (v1.34.5 is
-# named in the release notes) makes the policy pack refuse the Deployment, which is the point.
-RELEASES: dict[str, AutoscalerRelease] = {
-    "1.31": AutoscalerRelease("v1.31.3", "sha256:b5ac5d93d0e43c6f4f14b0a3994ff905ed169aa0d614d7af702eca0a254cb8a8"),  # [PROMO]
-    "1.32": AutoscalerRelease("v1.32.2", "sha256:c627d8d159a8cd6705a2612afd8a9ffc499e2fc37bad3525364427439b9224c0"),  # [PROMO]
-    "1.33": AutoscalerRelease("v1.33.1", "sha256:0d53371b73eae57dbed927a72b71d4fe756ce4dbfe528b4217a1078cb13445f0"),  # [PROMO]
-    "1.34": AutoscalerRelease("v1.34.5", None),
-    "1.35": AutoscalerRelease("v1.35.2", "sha256:aac369dc283927a623deb1af54696efcc722ae79255aa07788422e495bab887d"),  # [PUB]
-    "1.36": AutoscalerRelease("v1.36.1", "sha256:461388d03eb5b55db58941ee7a81d9a619dd15302b01cbab9f5a9946715994b4"),  # [ONE]
-}
+class CatalogError(ValueError):
+    """The catalog file does not hold a table this module can trust; the message names the entry."""
+
+
+def release_problems(releases: dict[str, AutoscalerRelease]) -> list[str]:
+    """Each problem names its entry: a key that is not 1.<minor>, a tag of another minor or not
+    vMAJOR.MINOR.PATCH, a digest that is not sha256:<64 hex>."""
+    problems = []
+    for minor, release in releases.items():
+        if not re.fullmatch(r"1\.\d+", minor):
+            problems.append(f"{minor!r}: not a Kubernetes minor of the form 1.<minor>")
+            continue
+        match = TAG.fullmatch(release.tag)
+        if not match:
+            problems.append(f"{minor}: tag {release.tag!r} is not a release tag vMAJOR.MINOR.PATCH")
+        elif f"{match[1]}.{match[2]}" != minor:
+            problems.append(f"{minor}: tag {release.tag} is of Kubernetes {match[1]}.{match[2]}, not {minor}")
+        if release.digest is not None and not DIGEST.fullmatch(release.digest):
+            problems.append(f"{minor}: digest {release.digest!r} is not sha256:<64 hex digits>")
+    return problems
+
+
+def releases_from_document(document: Any) -> dict[str, AutoscalerRelease]:
+    if not isinstance(document, dict) or not isinstance(document.get("releases"), dict):
+        raise CatalogError("the catalog must be an object with a map under \"releases\"")
+    if document.get("repository") != IMAGE_REPOSITORY:
+        raise CatalogError(f"repository {document.get('repository')!r} is not {IMAGE_REPOSITORY}")
+    releases = {}
+    for minor, entry in sorted(document["releases"].items(), key=lambda item: _minor_key(item[0])):
+        if not isinstance(entry, dict) or not isinstance(entry.get("tag"), str):
+            raise CatalogError(f"releases[{minor}]: must be an object with a tag")
+        releases[minor] = AutoscalerRelease(entry["tag"], entry.get("digest"), entry.get("source", ""))
+    problems = release_problems(releases)
+    if problems:
+        raise CatalogError("; ".join(problems))
+    return releases
+
+
+def document_from_releases(releases: dict[str, AutoscalerRelease], comment: str) -> dict[str, Any]:
+    return {"comment": comment, "repository": IMAGE_REPOSITORY, "releases": {
+        minor: {"tag": release.tag, "digest": release.digest, "source": release.source}
+        for minor, release in releases.items()}}
+
+
+def render(document: dict[str, Any]) -> str:
+    """The catalog file's text: the same document always gives the same bytes."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _minor_key(minor: str) -> tuple[int, str]:
+    match = re.fullmatch(r"1\.(\d+)", minor)
+    return (int(match[1]) if match else -1, minor)
+
+
+def load(path: Path = CATALOG_FILE) -> dict[str, AutoscalerRelease]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CatalogError(f"{path.name}: {error}") from None
+    return releases_from_document(document)
+
+
+RELEASES: dict[str, AutoscalerRelease] = load()
 
 
 def release_for(kubernetes_version: str) -> AutoscalerRelease:
@@ -55,5 +111,5 @@ def release_for(kubernetes_version: str) -> AutoscalerRelease:
     except KeyError:
         raise ValueError(
             f"no Cluster Autoscaler release is pinned for Kubernetes {kubernetes_version}: CA's minor must "
-            f"match the cluster's; known: {', '.join(RELEASES)} (autoscaler_releases.py RELEASES)"
+            f"match the cluster's; known: {', '.join(RELEASES)} (catalog/cluster-autoscaler.json)"
         ) from None

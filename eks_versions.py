@@ -1,7 +1,9 @@
 """Which EKS Kubernetes versions a stack may use, what they cost, and the add-on versions pinned to each.
 
-One table, `VERSIONS`, holds every fact; the functions below only read it. Standard library
-only: `settings.py` imports this module, and so may tests and tools without Pulumi.
+The facts live in `catalog/eks-versions.json`, which `python -m ops catalog refresh` rewrites from
+AWS's own answers (`aws eks describe-cluster-versions`, `aws eks describe-addon-versions`); this
+module loads it into `VERSIONS` and only reads it. Standard library only: `settings.py` imports
+this module, and so may tests and tools without Pulumi.
 
 The dates follow AWS's release calendar, which is kept in UTC: "Billing for extended support
 starts at the beginning of the day that the version reaches end of standard support, in the
@@ -21,14 +23,19 @@ coredns with `getAddonVersion(mostRecent: true)` unless a version is given, so w
 unrelated `pulumi up` can upgrade an add-on. A pin this table does not have is None: a made-up
 version would make `pulumi up` fail, so a missing one is left out and reported by `check`.
 
-To add a version: append a row with its sources; run tests/infra/test_eks_versions.py.
+The program never reads the date itself: `utc_today()` is the one place the wall clock is read,
+and every function here takes `today`, so a test (or `ops catalog check --today`) can ask what any
+day would bring.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 # EKS control-plane price per cluster-hour (Amazon EKS pricing; the extended rate is the one AWS's
 # notices quote: "will be charged at $0.60 per cluster hour").
@@ -45,6 +52,13 @@ SUPPORT_TYPES = ("STANDARD", "EXTENDED")
 # its default node group skipped, pulumi-eks installs the coredns add-on only for Fargate or Auto
 # Mode, and EKS's own self-managed CoreDNS runs instead (its pin stays in the table for when).
 INSTALLED_ADDONS = ("vpc-cni", "kube-proxy")
+# Every add-on the catalog records AWS's default version of, in `describe-addon-versions` spelling.
+CATALOG_ADDONS = ("coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni")
+
+# A version leaving standard support this soon is announced at every preview and up.
+STANDARD_SUPPORT_NOTICE_DAYS = 30
+
+CATALOG_FILE = Path(__file__).resolve().parent / "catalog" / "eks-versions.json"
 
 STANDARD = "standard"
 EXTENDED = "extended"
@@ -58,20 +72,32 @@ ADDON_VERSION = re.compile(r"^v(\d+)\.(\d+)\.(\d+)-eksbuild\.(\d+)$")
 
 @dataclass(frozen=True)
 class AddonPins:
-    """EKS add-on versions for one Kubernetes version; None where no AWS source had one."""
+    """EKS add-on versions for one Kubernetes version (AWS's default for it); None where none is known."""
 
     vpc_cni: str | None
     kube_proxy: str | None
     coredns: str | None
+    metrics_server: str | None = None
+    eks_pod_identity_agent: str | None = None
 
     def missing(self, addons: tuple[str, ...] = ()) -> tuple[str, ...]:
-        """The add-ons of `addons` (all three when empty) that have no pin."""
+        """The add-ons of `addons` (every catalog add-on when empty) that have no pin."""
         return tuple(name for name, value in self.by_addon_name().items()
                      if value is None and (not addons or name in addons))
 
     def by_addon_name(self) -> dict[str, str | None]:
         """Keyed by the EKS add-on names, as `aws eks describe-addon-versions` spells them."""
-        return {"vpc-cni": self.vpc_cni, "kube-proxy": self.kube_proxy, "coredns": self.coredns}
+        return {"vpc-cni": self.vpc_cni, "kube-proxy": self.kube_proxy, "coredns": self.coredns,
+                "metrics-server": self.metrics_server, "eks-pod-identity-agent": self.eks_pod_identity_agent}
+
+    @classmethod
+    def from_addon_names(cls, pins: dict[str, str | None]) -> "AddonPins":
+        return cls(vpc_cni=pins.get("vpc-cni"), kube_proxy=pins.get("kube-proxy"), coredns=pins.get("coredns"),
+                   metrics_server=pins.get("metrics-server"),
+                   eks_pod_identity_agent=pins.get("eks-pod-identity-agent"))
+
+
+DATE_FIELDS = ("released", "endOfStandardSupport", "endOfExtendedSupport")
 
 
 @dataclass(frozen=True)
@@ -81,113 +107,112 @@ class EksVersion:
     end_of_standard_support: _dt.date
     end_of_extended_support: _dt.date
     addons: AddonPins
-    # Dates not read from an AWS page but computed from AWS's rule (14 months of standard support,
-    # then 12 of extended, from the EKS release) or taken from a secondary source; see the row.
+    # Date fields (catalog spelling) not read from AWS but computed from AWS's rule (14 months of
+    # standard support, then 12 of extended, from the EKS release) or taken from a secondary source.
     derived: tuple[str, ...] = ()
+    # Where each fact came from ("calendar" for the dates, an add-on name for its pin).
+    sources: tuple[tuple[str, str], ...] = ()
 
 
-def _d(text: str) -> _dt.date:
-    return _dt.date.fromisoformat(text)
+class CatalogError(ValueError):
+    """The catalog file does not hold a table this module can trust; the message names the entry."""
 
 
-# Sources, cited per row below:
-#   [CAL]  Amazon EKS User Guide, "Understand the Kubernetes version lifecycle on EKS",
-#          section "Amazon EKS Kubernetes release calendar" (awsdocs/amazon-eks-user-guide,
-#          latest/ug/versioning/kubernetes-versions.adoc; the stored copy lists 1.29-1.34).
-#   [KP]   "Manage kube-proxy in Amazon EKS clusters", table "kube-proxy versions", as published
-#          at docs.aws.amazon.com/ja_jp/eks/latest/userguide/managing-kube-proxy.md (lists
-#          1.31-1.36; 1.29 and 1.30 had already left it).
-#   [KP-OLD] the same table, older copies (docs.aws.amazon.com/ja_jp/.../managing-kube-proxy.html
-#          and docs.amazonaws.cn/eks/latest/userguide/managing-kube-proxy.html), rows 1.29-1.30.
-#   [CNI]  "Assign IPs to Pods with the Amazon VPC CNI", table "Amazon VPC CNI versions"
-#          (docs.aws.amazon.com/eks/latest/userguide/managing-vpc-cni.md, stored copy listing
-#          1.28-1.34, all v1.20.4-eksbuild.1). No AWS copy available here lists 1.35 or 1.36.
-#   [DNS]  "Manage CoreDNS for DNS in Amazon EKS clusters", table "CoreDNS versions"
-#          (docs.aws.amazon.com/eks/latest/userguide/managing-coredns.html, listing 1.28-1.34).
-#   [DNS-CN] the same table in the China-regions copy
-#          (docs.amazonaws.cn/en_us/eks/latest/userguide/managing-coredns.md), row 1.35.
-#   [STD]  "Review release notes for Kubernetes versions on standard support"
-#          (docs.aws.amazon.com/.../kubernetes-versions-standard): "Kubernetes 1.36 is now
-#          available in Amazon EKS" - confirms 1.36 exists on EKS, gives no dates.
-# Newest version: 1.36. Upstream Kubernetes 1.37 was released 2026-08-26, but no AWS source here
-# says EKS offers it (aws/containers-roadmap#2864, "Support for Kubernetes 1.37", still open in
-# the stored copy); add its row when AWS's calendar lists it.
-VERSIONS: tuple[EksVersion, ...] = (
-    EksVersion(
-        "1.29", _d("2024-01-23"), _d("2025-03-23"), _d("2026-03-23"),  # [CAL]
-        AddonPins(
-            vpc_cni="v1.20.4-eksbuild.1",  # [CNI]
-            kube_proxy="v1.29.15-eksbuild.16",  # [KP-OLD]
-            coredns="v1.11.4-eksbuild.24",  # [DNS]
-        ),
-    ),
-    EksVersion(
-        "1.30", _d("2024-05-23"), _d("2025-07-23"), _d("2026-07-23"),  # [CAL]
-        AddonPins(
-            vpc_cni="v1.20.4-eksbuild.1",  # [CNI]
-            kube_proxy="v1.30.14-eksbuild.8",  # [KP-OLD]
-            coredns="v1.11.4-eksbuild.24",  # [DNS]
-        ),
-    ),
-    EksVersion(
-        "1.31", _d("2024-09-26"), _d("2025-11-26"), _d("2026-11-26"),  # [CAL]
-        AddonPins(
-            vpc_cni="v1.20.4-eksbuild.1",  # [CNI]
-            kube_proxy="v1.31.14-eksbuild.20",  # [KP]
-            coredns="v1.11.4-eksbuild.24",  # [DNS]
-        ),
-    ),
-    EksVersion(
-        "1.32", _d("2025-01-23"), _d("2026-03-23"), _d("2027-03-23"),  # [CAL]
-        AddonPins(
-            vpc_cni="v1.20.4-eksbuild.1",  # [CNI]
-            kube_proxy="v1.32.13-eksbuild.16",  # [KP]
-            coredns="v1.11.4-eksbuild.24",  # [DNS]
-        ),
-    ),
-    EksVersion(
-        "1.33", _d("2025-05-29"), _d("2026-07-29"), _d("2027-07-29"),  # [CAL]
-        AddonPins(
-            vpc_cni="v1.20.4-eksbuild.1",  # [CNI]
-            kube_proxy="v1.33.10-eksbuild.13",  # [KP]
-            coredns="v1.12.4-eksbuild.1",  # [DNS]
-        ),
-    ),
-    EksVersion(
-        "1.34", _d("2025-10-02"), _d("2026-12-02"), _d("2027-12-02"),  # [CAL]
-        AddonPins(
-            vpc_cni="v1.20.4-eksbuild.1",  # [CNI]
-            kube_proxy="v1.34.6-eksbuild.13",  # [KP]
-            coredns="v1.12.4-eksbuild.1",  # [DNS]
-        ),
-    ),
-    # 1.35: the two end dates are AWS's calendar as reproduced by endoflife.date (which reads
-    # the calendar table) and by aws-samples' EKS operation-review skill ("1.35 | March 27, 2027
-    # | March 27, 2028"); the stored AWS copy ends at 1.34. The EKS release date is derived:
-    # end of standard support minus 14 months.
-    EksVersion(
-        "1.35", _d("2026-01-27"), _d("2027-03-27"), _d("2028-03-27"),
-        AddonPins(
-            vpc_cni=None,  # not in any AWS table available here
-            kube_proxy="v1.35.3-eksbuild.13",  # [KP]
-            coredns="v1.14.2-eksbuild.4",  # [DNS-CN]
-        ),
-        derived=("released",),
-    ),
-    # 1.36: on EKS per [STD]. The EKS release date (2026-06-02) and end of standard support
-    # (2027-08-02) are from a secondary source (devopsdreams, "Kubernetes 1.36 on Amazon EKS",
-    # 2026-08-16) and match AWS's 14-month rule; end of extended support is derived (+12 months).
-    EksVersion(
-        "1.36", _d("2026-06-02"), _d("2027-08-02"), _d("2028-08-02"),
-        AddonPins(
-            vpc_cni=None,  # not in any AWS table available here
-            kube_proxy="v1.36.0-eksbuild.14",  # [KP]
-            coredns=None,  # not in any AWS table available here
-        ),
-        derived=("released", "end_of_standard_support", "end_of_extended_support"),
-    ),
-)
+def rows_from_document(document: Any) -> tuple[EksVersion, ...]:
+    """The rows of a catalog document (the parsed JSON), oldest first; CatalogError naming the entry."""
+    if not isinstance(document, dict) or not isinstance(document.get("versions"), list):
+        raise CatalogError("the catalog must be an object with a list under \"versions\"")
+    rows = []
+    for index, entry in enumerate(document["versions"]):
+        name = entry.get("version") if isinstance(entry, dict) else None
+        where = f"versions[{index}] ({name})" if name else f"versions[{index}]"
+        try:
+            addons = entry["addons"]
+            if not isinstance(addons, dict) or set(addons) - set(CATALOG_ADDONS):
+                raise CatalogError(f"{where}: addons must map only {', '.join(CATALOG_ADDONS)} to versions")
+            rows.append(EksVersion(
+                version=str(entry["version"]),
+                released=_dt.date.fromisoformat(entry["released"]),
+                end_of_standard_support=_dt.date.fromisoformat(entry["endOfStandardSupport"]),
+                end_of_extended_support=_dt.date.fromisoformat(entry["endOfExtendedSupport"]),
+                addons=AddonPins.from_addon_names(addons),
+                derived=tuple(entry.get("derived", ())),
+                sources=tuple(sorted(entry.get("sources", {}).items())),
+            ))
+        except (KeyError, TypeError, ValueError) as error:
+            if isinstance(error, CatalogError):
+                raise
+            raise CatalogError(f"{where}: {type(error).__name__}: {error}") from None
+    problems = table_problems(rows)
+    if problems:
+        raise CatalogError("; ".join(problems))
+    return tuple(rows)
 
+
+def document_from_rows(rows: tuple[EksVersion, ...], comment: str) -> dict[str, Any]:
+    return {"comment": comment, "versions": [{
+        "version": row.version,
+        "released": row.released.isoformat(),
+        "endOfStandardSupport": row.end_of_standard_support.isoformat(),
+        "endOfExtendedSupport": row.end_of_extended_support.isoformat(),
+        "addons": {name: row.addons.by_addon_name()[name] for name in CATALOG_ADDONS},
+        "derived": list(row.derived),
+        "sources": dict(row.sources),
+    } for row in rows]}
+
+
+def render(document: dict[str, Any]) -> str:
+    """The catalog file's text: the same document always gives the same bytes."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _minor(version: str) -> int | None:
+    match = re.fullmatch(r"1\.(\d+)", version)
+    return int(match[1]) if match else None
+
+
+def table_problems(rows: list[EksVersion] | tuple[EksVersion, ...]) -> list[str]:
+    """What is wrong with a table, each problem naming its entry: versions that are not 1.<minor>,
+    out of order or repeated, support dates out of order, and pins that are not EKS add-on versions
+    or (kube-proxy, built per Kubernetes minor) not of the row's minor."""
+    problems = []
+    previous: EksVersion | None = None
+    for row in rows:
+        minor = _minor(row.version)
+        if minor is None:
+            problems.append(f"{row.version!r}: not a Kubernetes version of the form 1.<minor>")
+            continue
+        if previous is not None and _minor(previous.version) is not None and minor <= _minor(previous.version):
+            problems.append(f"{row.version}: comes after {previous.version}; rows must be oldest first, once each")
+        if not row.released < row.end_of_standard_support < row.end_of_extended_support:
+            problems.append(
+                f"{row.version}: dates out of order: released {row.released}, end of standard support "
+                f"{row.end_of_standard_support}, end of extended support {row.end_of_extended_support}")
+        if set(row.derived) - set(DATE_FIELDS):
+            problems.append(f"{row.version}: derived names {sorted(set(row.derived) - set(DATE_FIELDS))}, "
+                            f"not date fields ({', '.join(DATE_FIELDS)})")
+        for addon, pin in row.addons.by_addon_name().items():
+            if pin is None:
+                continue
+            match = ADDON_VERSION.fullmatch(pin)
+            if not match:
+                problems.append(f"{row.version}: {addon} pin {pin!r} is not an EKS add-on version (v1.2.3-eksbuild.4)")
+            elif addon == "kube-proxy" and f"{match[1]}.{match[2]}" != row.version:
+                problems.append(f"{row.version}: kube-proxy pin {pin} is built for Kubernetes "
+                                f"{match[1]}.{match[2]}, not {row.version}")
+        previous = row
+    return problems
+
+
+def load(path: Path = CATALOG_FILE) -> tuple[EksVersion, ...]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CatalogError(f"{path.name}: {error}") from None
+    return rows_from_document(document)
+
+
+VERSIONS: tuple[EksVersion, ...] = load()
 BY_VERSION: dict[str, EksVersion] = {row.version: row for row in VERSIONS}
 
 
@@ -227,7 +252,7 @@ def default_version(today: _dt.date) -> str:
     if not candidates:
         raise LookupError(
             f"no EKS version is in standard support with all add-ons pinned on {today.isoformat()}: "
-            "eks_versions.VERSIONS is out of date"
+            "catalog/eks-versions.json needs `python -m ops catalog refresh`"
         )
     return candidates[-1]
 
@@ -240,8 +265,9 @@ def check(
     Problems: a version not in the table or not yet on EKS, one past extended support, an
     unknown `support_type`, or STANDARD on a version already in extended support (EKS: "You
     cannot disable extended support once your cluster has entered it").
-    Warnings: a version past standard support (what it costs from which date), add-ons this
-    table has no pin for (pulumi-eks will pick the most recent one).
+    Warnings: a version past standard support (what it costs from which date), one leaving it
+    within STANDARD_SUPPORT_NOTICE_DAYS, add-ons this table has no pin for (pulumi-eks will pick
+    the most recent one).
     `support_type` is the cluster's upgrade policy; None skips the checks that need it.
     """
     problems: list[str] = []
@@ -294,6 +320,18 @@ def check(
                 "extended support, and EKS cannot disable extended support once a cluster has "
                 "entered it; upgrade the version or use EXTENDED"
             )
+
+    days_left = (row.end_of_standard_support - today).days
+    if status == STANDARD and days_left <= STANDARD_SUPPORT_NOTICE_DAYS:
+        newer = [v for v in accepted_versions(today) if (_minor(v) or 0) > (_minor(version) or 0)
+                 and support_status(v, today) == STANDARD]
+        advice = f"; upgrade to {newer[0]} before then" if newer else ""
+        warnings.append(
+            f"Kubernetes {version} leaves EKS standard support on {row.end_of_standard_support.isoformat()}, "
+            f"in {days_left} day{'s' if days_left != 1 else ''}: from then its control plane is billed "
+            f"${EXTENDED_USD_PER_CLUSTER_HOUR:.2f} per cluster-hour, or EKS upgrades it under the STANDARD "
+            f"upgrade policy{advice}"
+        )
 
     missing = row.addons.missing(INSTALLED_ADDONS)
     if missing:

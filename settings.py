@@ -754,7 +754,7 @@ def parse(
             read.problem(
                 (key("nodeAutoscaling"), key("kubernetesVersion")), f"true/{kubernetes_version!r}",
                 "the Cluster Autoscaler's minor must match the cluster's, and no release of it is pinned by "
-                f"digest for Kubernetes {kubernetes_version} (autoscaler_releases.py RELEASES): pin one, "
+                f"digest for Kubernetes {kubernetes_version} (catalog/cluster-autoscaler.json): pin one, "
                 "or turn nodeAutoscaling off",
             )
     cpu_request = _quantity(read, key("cpuRequest"), cpu_millicores, CPU_REQUEST_MILLICORES, _show_cpu, "250m or 1")
@@ -998,8 +998,12 @@ def stack_config_keys() -> set[str]:
     return {full_key[len(prefix):] for full_key in handed if full_key.startswith(prefix)}
 
 
-def load() -> StackSettings:
+def load(today: datetime.date | None = None) -> StackSettings:
     """Reads the current stack's config (project keys and aws:region) and validates it.
+
+    `today` (UTC) is the day the EKS calendar is read on; None reads the clock, once, here: what
+    `pulumi preview` and `pulumi up` do. Its warnings (a version near or past the end of standard
+    support, an add-on without a pin) reach the CLI's output as Pulumi warnings.
 
     Which values are secret comes from the same place the values do: the language host passes
     PULUMI_CONFIG_SECRET_KEYS to `set_all_config`, and `pulumi.runtime.is_config_secret` reads it."""
@@ -1007,7 +1011,8 @@ def load() -> StackSettings:
     names = set(CONFIG_KEYS) | stack_config_keys()
     raw = {name: config.get(name) for name in sorted(names)}
     secret_keys = frozenset(name for name in names if runtime_config.is_config_secret(config.full_key(name)))
-    settings = parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack(), secret_keys=secret_keys)
+    settings = parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack(),
+                     today if today is not None else eks_versions.utc_today(), secret_keys=secret_keys)
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     return settings

@@ -149,7 +149,7 @@ class NodeAutoscalerArgs:
     """The cluster's kubeconfig (a secret Output): the component builds its own provider from it."""
     image: str
     """CA's image, of the cluster's Kubernetes minor and pinned by digest
-    (autoscaler_releases.py; settings.py refuses a version it has no such release for)."""
+    (catalog/cluster-autoscaler.json via autoscaler_releases.py; settings.py refuses a version it has no such release for)."""
     region: str
     """Where the node group's Auto Scaling group lives; the pod cannot learn it from IMDS."""
     depends_on: Sequence[pulumi.Resource] = ()
