@@ -4,8 +4,23 @@ from __future__ import annotations
 
 import pytest
 
+import eks_versions
 from ops.offline import harness
 from ops.offline.stacks import evaluate_app_change_preview, evaluate_stack
+from tests.support.clock import SUITE_TODAY
+
+
+_CLOCK = pytest.MonkeyPatch()
+
+
+def pytest_configure(config):
+    """From collection on, the one clock of the program (`eks_versions.utc_today`, which
+    `settings.load` and the harness ask when no `today` is given) answers the suite's date."""
+    _CLOCK.setattr(eks_versions, "utc_today", lambda: SUITE_TODAY)
+
+
+def pytest_unconfigure(config):
+    _CLOCK.undo()
 
 
 @pytest.fixture(scope="session")

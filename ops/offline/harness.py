@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime
+import importlib
 import json
 import os
 import runpy
@@ -43,6 +45,8 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.config import CONFIG
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
+
+import eks_versions as _calendar
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PROJECT = "backend-on-eks"
@@ -491,8 +495,13 @@ def evaluate(
     caller_arn: str | None = None,
     existing_clusters: Mapping[str, Mapping[str, str]] | None = None,
     secret_keys: Collection[str] = (),
+    today: datetime.date | None = None,
 ) -> Evaluation:
     """Runs `__main__.py` for `stack` with the given stack-file `values` (before defaults).
+
+    `today` (UTC) is the date the program's clock reads: the program asks `eks_versions.utc_today()`
+    (through `settings.load()`), and the harness answers for it as it answers for AWS. None reads
+    the clock of this process once, as `pulumi up` today would.
 
     `project_dir` is the checkout to run: another copy of the project evaluates as a second
     checkout would (the CLI runs the program with the project directory as working directory).
@@ -532,8 +541,10 @@ def evaluate(
     for module in [m for m in sys.modules if _is_program_module(m)]:
         del sys.modules[module]
 
+    program_today = today if today is not None else _calendar.utc_today()
     try:
         with _running_in(project_dir):
+            importlib.import_module("eks_versions").utc_today = lambda: program_today
             _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
     except Exception as error:  # noqa: BLE001 - handed to the test with what was registered
         raise ProgramFailed(error, monitor.registrations) from error

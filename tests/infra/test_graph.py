@@ -143,10 +143,13 @@ def test_the_add_ons_are_pinned_to_the_versions_table_for_the_clusters_version(s
 
 
 def test_a_pinned_add_on_version_reaches_the_cluster():
-    evaluation = evaluate_stack("dev", {PREFIX + "kubernetesVersion": "1.34"})
+    import eks_versions
+    row = [row for row in eks_versions.VERSIONS if not row.addons.missing(eks_versions.INSTALLED_ADDONS)][-1]
+    evaluation = evaluate_stack("dev", {PREFIX + "kubernetesVersion": row.version}, today=row.released)
     cluster = evaluation.one(EKS_CLUSTER).inputs
-    assert cluster["vpcCniOptions"]["addonVersion"] == "v1.20.4-eksbuild.1"
-    assert cluster["kubeProxyAddonOptions"]["version"] == "v1.34.6-eksbuild.13"
+    assert row.addons.vpc_cni and row.addons.kube_proxy
+    assert cluster["vpcCniOptions"]["addonVersion"] == row.addons.vpc_cni
+    assert cluster["kubeProxyAddonOptions"]["version"] == row.addons.kube_proxy
 
 
 def test_the_node_role_carries_exactly_the_three_node_policies(stack):

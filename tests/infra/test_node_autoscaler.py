@@ -18,6 +18,7 @@ import yaml
 
 import autoscaler_releases
 import eks_versions
+from tests.support.clock import SUITE_TODAY
 from components import node_autoscaler
 from ops.offline import harness
 from ops.offline.manifests import manifests
@@ -174,8 +175,10 @@ def test_every_release_in_the_table_is_of_its_own_minor():
         assert release.tag.startswith(f"v{minor}."), minor
 
 
-def test_every_version_eks_accepts_today_has_an_autoscaler_release():
-    assert set(eks_versions.accepted_versions(eks_versions.utc_today())) <= set(autoscaler_releases.RELEASES)
+def test_every_version_in_standard_support_on_the_suites_day_has_an_autoscaler_release():
+    standard = {row.version for row in eks_versions.VERSIONS
+                if eks_versions.support_status(row.version, SUITE_TODAY) == eks_versions.STANDARD}
+    assert standard and standard <= set(autoscaler_releases.RELEASES)
 
 
 def test_a_kubernetes_version_without_a_release_is_refused_by_name():

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
+import eks_versions
 import settings
 from ops.offline import harness
+from tests.support.clock import SUITE_TODAY
 
 PREFIX = "backend-on-eks:"
 
@@ -17,6 +19,10 @@ def raw_config(overrides: dict | None = None) -> tuple[dict[str, str], str | Non
     merged = harness.effective_config(values)
     raw = {key[len(PREFIX):]: value for key, value in merged.items() if key.startswith(PREFIX)}
     return raw, merged.get("aws:region")
+
+
+# The newest catalog version whose extended support is over on the suite's day.
+ENDED_ON_THE_SUITES_DAY = [row for row in eks_versions.VERSIONS if row.end_of_extended_support <= SUITE_TODAY][-1]
 
 
 def problems_for(overrides: dict) -> list[str]:
@@ -80,7 +86,8 @@ def test_declared_defaults_alone_form_a_valid_configuration():
         ("nodePort", 32768, "whole number from 30000 to 32767"),
         ("kubernetesVersion", "1.20", "not an EKS version this program knows; accepted on"),
         ("kubernetesVersion", "latest", "not an EKS version this program knows; accepted on"),
-        ("kubernetesVersion", "1.31", "reached the end of EKS extended support on 2026-11-26"),
+        (("kubernetesVersion", ENDED_ON_THE_SUITES_DAY.version,
+          f"reached the end of EKS extended support on {ENDED_ON_THE_SUITES_DAY.end_of_extended_support}")),
         ("kubernetesUpgradePolicy", "NONE", "one of STANDARD, EXTENDED"),
         ("adminPrincipalArns", ["arn:aws:iam::12345:role/Admin"], "IAM user or role ARN"),
         ("adminPrincipalArns", ["arn:aws:s3:::bucket"], "IAM user or role ARN"),
@@ -217,12 +224,21 @@ def test_the_upstream_port_follows_the_upstream_url():
         assert settings.parse(raw, region, "dev").upstream_port == port, url
 
 
-def test_the_declared_kubernetes_version_is_in_standard_support_today():
-    # Reads the real clock on purpose: when this fails, Pulumi.yaml's default (and maybe
-    # eks_versions.VERSIONS) needs its yearly update before a new stack pays for extended support.
+def test_the_declared_kubernetes_version_is_in_standard_support_on_the_suites_day():
+    # Whether it still is on the real today is the scheduled catalog check's question, not the gate's.
     import eks_versions
     default = harness.project_config_schema()["kubernetesVersion"]["default"]
-    assert eks_versions.support_status(default, eks_versions.utc_today()) == eks_versions.STANDARD
+    assert eks_versions.support_status(default, SUITE_TODAY) == eks_versions.STANDARD
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "catalog/eks-versions.json has no vpc-cni pin for 1.35 (no AWS copy here lists it, and no AWS "
+    "account answers here): the first `ops catalog refresh` with AWS credentials fills it, and then "
+    "this test passes and its strict xfail fails the suite until the mark is removed"))
+def test_the_declared_kubernetes_version_has_every_installed_add_on_pinned():
+    import eks_versions
+    default = harness.project_config_schema()["kubernetesVersion"]["default"]
+    assert eks_versions.addon_versions(default).missing(eks_versions.INSTALLED_ADDONS) == ()
 
 
 def test_a_version_in_extended_support_is_accepted_only_with_the_extended_upgrade_policy():
