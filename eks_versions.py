@@ -223,7 +223,10 @@ def utc_today() -> _dt.date:
 
 def support_status(version: str, today: _dt.date) -> str:
     """"standard", "extended", "ended", or "unknown" (not in the table, or not yet on EKS)."""
-    row = BY_VERSION.get(version)
+    return row_status(BY_VERSION.get(version), today)
+
+
+def row_status(row: EksVersion | None, today: _dt.date) -> str:
     if row is None or today < row.released:
         return UNKNOWN
     if today < row.end_of_standard_support:
@@ -243,16 +246,18 @@ def addon_versions(version: str) -> AddonPins:
     return BY_VERSION[version].addons
 
 
-def default_version(today: _dt.date) -> str:
-    """The newest version in standard support whose installed add-ons are all pinned."""
+def default_version(today: _dt.date, rows: tuple[EksVersion, ...] | None = None) -> str:
+    """The rule for the default version, the one `ops catalog refresh` writes into Pulumi.yaml and
+    `ops catalog check` holds it to: the newest version in standard support on `today` whose
+    installed add-ons are all pinned. `rows` defaults to the catalog; LookupError when none is."""
     candidates = [
-        row.version for row in VERSIONS
-        if support_status(row.version, today) == STANDARD and not row.addons.missing(INSTALLED_ADDONS)
+        row.version for row in (VERSIONS if rows is None else rows)
+        if row_status(row, today) == STANDARD and not row.addons.missing(INSTALLED_ADDONS)
     ]
     if not candidates:
         raise LookupError(
-            f"no EKS version is in standard support with all add-ons pinned on {today.isoformat()}: "
-            "catalog/eks-versions.json needs `python -m ops catalog refresh`"
+            f"no EKS version is in standard support with {' and '.join(INSTALLED_ADDONS)} pinned on "
+            f"{today.isoformat()}: catalog/eks-versions.json needs `python -m ops catalog refresh`"
         )
     return candidates[-1]
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ops import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ops.catalog import register_catalog
 from ops.endpoint import TOPIC
 from ops.outputs import OutputsError, StackOutputs, load_outputs_file, load_stack_outputs
 from ops.render import register_render
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_verify(commands)
     register_render(commands)
+    register_catalog(commands)
     return parser
 
 
