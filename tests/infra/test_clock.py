@@ -30,8 +30,9 @@ DEFAULT = eks_versions.BY_VERSION[harness.project_config_schema()["kubernetesVer
 CLOCK_READS = {("date", "today"), ("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"),
                ("time", "time"), ("time", "localtime"), ("time", "gmtime"), ("time", "strftime")}
 # Where reading it is the point: the calendar's one clock, the backend's access-log timestamps,
-# and a benchmark's wall-clock marks.
-ALLOWED = {("eks_versions.py", "utc_today"), ("app/backend/logs.py", None), ("bench/bench_image.py", None)}
+# a benchmark's wall-clock marks, and the proof below that faketime moved the machine's clock.
+ALLOWED = {("eks_versions.py", "utc_today"), ("app/backend/logs.py", None), ("bench/bench_image.py", None),
+           ("tests/infra/test_clock.py", "test_in_the_run_under_faketime_the_machines_clock_reads_the_faked_day")}
 
 
 def _clock_reads(path: Path) -> list[tuple[str | None, int, str]]:
@@ -126,16 +127,26 @@ def _under_faketime(day: str, *command: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "BACKEND_ON_EKS_UNDER_FAKETIME": day})
 
 
+UNDER_FAKETIME = os.environ.get("BACKEND_ON_EKS_UNDER_FAKETIME")
+
+
+@pytest.mark.skipif(not UNDER_FAKETIME, reason="only in the run under faketime")
+def test_in_the_run_under_faketime_the_machines_clock_reads_the_faked_day():
+    assert datetime.date.today().isoformat() == UNDER_FAKETIME
+
+
+@pytest.mark.skipif(bool(UNDER_FAKETIME), reason="faketime does not nest")
 @pytest.mark.parametrize("day", ["2027-06-01", "2028-09-01"])
 def test_faketime_really_moves_the_clock_python_reads(day):
     result = _under_faketime(day, sys.executable, "-c", "import datetime; print(datetime.date.today())")
     assert result.stdout.strip() == day, result.stderr
 
 
-@pytest.mark.skipif(bool(os.environ.get("BACKEND_ON_EKS_UNDER_FAKETIME")), reason="already the faked run")
+@pytest.mark.skipif(bool(UNDER_FAKETIME), reason="already the faked run")
 @pytest.mark.parametrize("day", ["2027-06-01", "2028-09-01"])
 def test_the_calendars_tests_pass_with_the_machines_clock_moved(day):
-    result = _under_faketime(day, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    result = _under_faketime(day, sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider",
                              "-p", "no:randomly", *CALENDAR_TESTS)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
+    assert "PASSED tests/infra/test_clock.py::test_in_the_run_under_faketime_the_machines_clock_reads_the_faked_day" in result.stdout
