@@ -62,6 +62,7 @@ cluster = Cluster("cluster", ClusterArgs(
     node_max_size=config.node_max_size,
     node_autoscaling=config.node_autoscaling,
     metrics_server=config.pod_autoscaling,
+    metrics_server_version=config.addon_versions.metrics_server,
     kms_key_deletion_window_days=config.kms_key_deletion_window_days,
     deletion_protection=config.cluster_deletion_protection,
     protect=config.protect_stateful_resources,

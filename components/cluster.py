@@ -59,6 +59,8 @@ class ClusterArgs:
     """An autoscaler owns the node group's desired size: `up` sets it on create, then leaves it."""
     metrics_server: bool = False
     """Install the metrics-server EKS add-on (the resource metrics a HorizontalPodAutoscaler reads)."""
+    metrics_server_version: str | None = None
+    """Its pinned version; None takes the version EKS defaults to when the add-on is created."""
     access_grants: Mapping[str, AccessGrant] = field(default_factory=dict)
     """By a stable key per principal, so reordering the lists replaces nothing. Never the
     creator's: EKS made that entry itself."""
@@ -227,12 +229,14 @@ class Cluster(pulumi.ComponentResource):
 
         if args.metrics_server:
             # The EKS community add-on (owner "community"; AWS checks it against the cluster's
-            # version). Unpinned on purpose: aws.eks.Addon takes the default version when created
-            # and keeps it; no later `up` changes it unasked. Its pods need nodes to become ACTIVE.
+            # version). Without a pin, aws.eks.Addon takes the default version when created and
+            # keeps it; with the catalog's pin, a new default arrives only through the refresh's
+            # pull request. Its pods need nodes to become ACTIVE.
             aws.eks.Addon(
                 f"{name}-metrics-server",
                 cluster_name=args.cluster_name,
                 addon_name="metrics-server",
+                addon_version=args.metrics_server_version,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, node_group]),
             )
 

@@ -152,6 +152,31 @@ def test_a_pinned_add_on_version_reaches_the_cluster():
     assert cluster["kubeProxyAddonOptions"]["version"] == row.addons.kube_proxy
 
 
+def _metrics_server_add_on(evaluation):
+    [add_on] = [r for r in evaluation.of_type("aws:eks/addon:Addon") if r.inputs["addonName"] == "metrics-server"]
+    return add_on.inputs
+
+
+def test_the_metrics_server_add_on_takes_the_catalogs_pin_for_the_clusters_version(tmp_path):
+    import shutil
+    checkout = tmp_path / "checkout"
+    shutil.copytree(harness.PROJECT_DIR, checkout, ignore=shutil.ignore_patterns(".git", ".venv*", "mutants", "tests"))
+    catalog_file = checkout / "catalog" / "eks-versions.json"
+    document = json.loads(catalog_file.read_text())
+    default = harness.project_config_schema()["kubernetesVersion"]["default"]
+    [row] = [row for row in document["versions"] if row["version"] == default]
+    row["addons"]["metrics-server"] = "v0.8.0-eksbuild.2"
+    catalog_file.write_text(json.dumps(document))
+    evaluation = evaluate_stack("prod", project_dir=checkout)
+    assert _metrics_server_add_on(evaluation)["addonVersion"] == "v0.8.0-eksbuild.2"
+
+
+def test_without_a_catalog_pin_the_metrics_server_add_on_takes_ekss_default_at_creation(prod):
+    import eks_versions
+    assert eks_versions.addon_versions(prod.config[PREFIX + "kubernetesVersion"]).metrics_server is None
+    assert "addonVersion" not in _metrics_server_add_on(prod)
+
+
 def test_the_node_role_carries_exactly_the_three_node_policies(stack):
     role = stack.one("aws:iam/role:Role", "cluster-node-role")
     attachments = stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
