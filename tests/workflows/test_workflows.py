@@ -2,11 +2,13 @@
 the promises CI/CD makes (actions pinned by commit, OIDC only, least permissions, previews with
 the policy pack, the aws CLI checked before pulumi runs, prod on a runner that reaches its API and
 behind its protected environment, destroy behind a confirmation and a config check, a daily drift
-check, one run per stack).
+check, one run per stack, a weekly catalog refresh proposed as one pull request by the only job
+that writes the repository, which holds no AWS credentials).
 
 No GitHub runner is available here, so nothing in these workflows is executed except their small,
 self-contained scripts (the destroy confirmation and preflight, the tool and runner checks, the
-drift plan), which run here as they are, against fakes of the commands they call."""
+drift plan, the catalog refresh, proposal and report), which run here as they are, against fakes
+of the commands they call."""
 
 from __future__ import annotations
 
@@ -60,6 +62,15 @@ KNOWN_INPUTS = {
         "python-version", "python-version-file", "cache", "architecture", "check-latest",
         "token", "cache-dependency-path", "update-environment", "allow-prereleases",
         "freethreaded", "pip-version",
+    },
+    # action.yml at the pinned commits (v7.0.0 and v8.0.1).
+    "actions/upload-artifact": {
+        "name", "path", "if-no-files-found", "retention-days", "compression-level", "overwrite",
+        "include-hidden-files", "archive",
+    },
+    "actions/download-artifact": {
+        "name", "artifact-ids", "path", "pattern", "merge-multiple", "github-token", "repository",
+        "run-id", "skip-decompress", "digest-mismatch",
     },
 }
 
@@ -161,9 +172,9 @@ def _broken_copy(tmp_path: Path, workflow: str, old: str, new: str) -> Path:
 # actionlint
 
 
-def test_the_workflows_directory_holds_the_six_workflows():
+def test_the_workflows_directory_holds_the_seven_workflows():
     assert [p.name for p in WORKFLOW_FILES] == sorted(
-        ["test.yml", "pull-request.yml", "deploy-dev.yml", "deploy-prod.yml", "destroy.yml", "drift.yml"]
+        ["test.yml", "pull-request.yml", "deploy-dev.yml", "deploy-prod.yml", "destroy.yml", "drift.yml", "catalog.yml"]
     )
 
 
@@ -277,16 +288,35 @@ def test_id_token_write_is_granted_only_to_jobs_that_assume_an_aws_role():
         assert grants == assumes, f"{workflow}/{job_id}: id-token write={grants}, assumes a role={assumes}"
 
 
-def test_pull_requests_write_is_granted_only_to_jobs_that_comment_on_the_pr():
+def _scripts(job: dict) -> str:
+    return "\n".join(s["run"] for s in job.get("steps", []) if "run" in s)
+
+
+# The one job that writes the repository: it pushes bot/catalog-refresh and opens its pull request.
+CATALOG_PROPOSAL = ("catalog.yml", "propose")
+
+
+def test_pull_requests_write_is_granted_only_to_jobs_that_comment_on_the_pr_or_open_the_catalog_pr():
     for workflow, job_id, job in _all_jobs():
         grants = (job.get("permissions") or {}).get("pull-requests") == "write"
         comments = any(s["with"].get("comment-on-pr") is True for s in _pulumi_steps(job))
+        if (workflow, job_id) == CATALOG_PROPOSAL:
+            assert grants and not comments and "gh pr create " in _scripts(job), (workflow, job_id)
+            continue
+        assert "gh pr " not in _scripts(job), f"{workflow}/{job_id} runs gh pr"
         assert grants == comments, f"{workflow}/{job_id}: pull-requests write={grants}, comments={comments}"
 
 
-def test_no_job_may_write_the_repository_contents():
+def test_no_job_may_write_the_repository_contents_but_the_catalog_proposal():
+    writers = set()
     for workflow, job_id, job in _all_jobs():
-        assert (job.get("permissions") or {}).get("contents") in (None, "read"), (workflow, job_id)
+        contents = (job.get("permissions") or {}).get("contents")
+        assert contents in (None, "read", "write"), (workflow, job_id, contents)
+        if contents == "write":
+            writers.add((workflow, job_id))
+            assert not _steps_using(job, AWS_ACTION), f"{workflow}/{job_id} writes contents and assumes an AWS role"
+            assert "id-token" not in job["permissions"], f"{workflow}/{job_id} writes contents and gets an OIDC token"
+    assert writers == {CATALOG_PROPOSAL}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -846,3 +876,369 @@ def test_the_program_exports_whether_it_built_the_image():
     # pulumi/actions sets every stack output as a step output (src/run.ts, core.setOutput).
     program = (REPO_ROOT / "__main__.py").read_text()
     assert 'pulumi.export("imageBuilt", image.built)' in program
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog: a weekly `ops catalog refresh` proposed as one pull request, and `ops catalog check`
+
+CATALOG_BRANCH = "bot/catalog-refresh"
+CATALOG_ISSUE = "Catalog: the default Kubernetes version needs attention"
+CATALOG_FILES = ["catalog/eks-versions.json", "catalog/cluster-autoscaler.json", "Pulumi.yaml"]
+
+
+def _catalog() -> dict:
+    return _workflow("catalog.yml")
+
+
+def _catalog_step(job_id: str, name: str) -> dict:
+    [step] = [s for s in _catalog()["jobs"][job_id]["steps"] if s.get("name") == name]
+    return step
+
+
+def _outputs(path: Path) -> dict[str, str]:
+    """A $GITHUB_OUTPUT file read as the runner reads it: name=value lines and name<<delimiter blocks."""
+    outputs, lines = {}, path.read_text().splitlines() if path.exists() else []
+    while lines:
+        line = lines.pop(0)
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter)
+            outputs[name], lines = "\n".join(lines[:end]), lines[end + 1:]
+        else:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
+
+
+def _fake_gh(tmp_path: Path) -> Path:
+    """A `gh` that logs each call (with the text of its --body-file) to gh.log, one JSON line each,
+    and answers `issue list` / `pr list` with $FAKE_OPEN (the number of the open one, or nothing)."""
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir(exist_ok=True)
+    gh.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        "args = sys.argv[1:]\n"
+        "body = open(args[args.index('--body-file') + 1]).read() if '--body-file' in args else None\n"
+        f"with open({str(tmp_path / 'gh.log')!r}, 'a') as log:\n"
+        "    log.write(json.dumps({'args': args, 'body': body}) + '\\n')\n"
+        "if args[1:2] == ['list']:\n"
+        "    print(os.environ.get('FAKE_OPEN', ''))\n"
+    )
+    gh.chmod(0o755)
+    return gh
+
+
+def _gh_calls(tmp_path: Path) -> list[dict]:
+    log = tmp_path / "gh.log"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def _git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, **GIT_ENV}
+    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
+
+
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "someone", "GIT_AUTHOR_EMAIL": "someone@example.com",
+    "GIT_COMMITTER_NAME": "someone", "GIT_COMMITTER_EMAIL": "someone@example.com",
+}
+
+
+def _catalog_repo(tmp_path: Path) -> tuple[Path, Path]:
+    """A bare `origin` whose main holds the catalog files, and a clone of it checked out on main."""
+    seed, origin, work = tmp_path / "seed", tmp_path / "origin.git", tmp_path / "work"
+    for path in CATALOG_FILES + ["README.md"]:
+        (seed / path).parent.mkdir(parents=True, exist_ok=True)
+        (seed / path).write_text(f"{path} on main\n")
+    _git(tmp_path, "init", "-q", "-b", "main", str(seed))
+    _git(seed, "add", ".")
+    _git(seed, "commit", "-q", "-m", "main")
+    _git(tmp_path, "clone", "-q", "--bare", str(seed), str(origin))
+    _git(tmp_path, "clone", "-q", str(origin), str(work))
+    return origin, work
+
+
+def test_the_catalog_refresh_runs_weekly_and_on_demand():
+    triggers = _triggers(_catalog())
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    [schedule] = triggers["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*")
+    assert weekday.isdigit() and hour.isdigit()
+    assert minute.isdigit() and minute != "0", "off the full hour"
+
+
+def test_catalog_runs_one_at_a_time_and_never_cancels_a_running_one():
+    assert _catalog()["concurrency"] == {"group": "catalog-refresh", "cancel-in-progress": False}
+
+
+def test_the_catalog_refresh_assumes_only_the_read_only_preview_role():
+    jobs = _catalog()["jobs"]
+    assert jobs["refresh"]["permissions"] == {"contents": "read", "id-token": "write"}
+    [login] = _steps_using(jobs["refresh"], AWS_ACTION)
+    assert login["with"]["role-to-assume"] == "${{ vars.AWS_PREVIEW_ROLE_ARN }}"
+    assert login["with"]["aws-region"] == "${{ vars.AWS_REGION || 'us-east-1' }}"
+    assert all("environment" not in job for job in jobs.values())
+    assert [j for j, job in jobs.items() if _steps_using(job, AWS_ACTION)] == ["refresh"]
+
+
+def test_the_catalog_refresh_runs_after_the_aws_cli_check_and_the_login():
+    steps = _catalog()["jobs"]["refresh"]["steps"]
+    names = [s.get("name") for s in steps]
+    [login] = [i for i, s in enumerate(steps) if _action(s) == AWS_ACTION]
+    [refresh] = [i for i, s in enumerate(steps) if "ops catalog refresh" in s.get("run", "")]
+    assert names.index(AWS_CLI_CHECK) < login < refresh
+    assert ".venv/bin/python -m ops catalog refresh --summary catalog-summary.md" in steps[refresh]["run"]
+
+
+def test_the_catalog_job_that_can_write_contents_never_assumes_an_aws_role_nor_runs_project_code():
+    jobs = _catalog()["jobs"]
+    writers = [j for j, job in jobs.items() if job["permissions"].get("contents") == "write"]
+    assert writers == ["propose"]
+    job = jobs["propose"]
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert not _steps_using(job, AWS_ACTION) and not _steps_using(job, "actions/setup-python")
+    assert not re.search(r"\bpython\b|\.venv|pip ", _scripts(job))
+
+
+def test_the_catalog_proposal_runs_only_when_the_refresh_of_main_changed_files():
+    job = _catalog()["jobs"]["propose"]
+    assert job["needs"] == "refresh"
+    assert job["if"] == "needs.refresh.outputs.changed == 'true' && github.ref == 'refs/heads/main'"
+
+
+def test_the_only_git_push_of_any_workflow_force_pushes_the_catalog_branch():
+    pushes = [
+        (workflow, job_id, line.strip())
+        for workflow, job_id, job in _all_jobs()
+        for line in _scripts(job).splitlines()
+        if re.search(r"\bgit\b.*\bpush\b", line)
+    ]
+    assert [(w, j) for w, j, _ in pushes] == [CATALOG_PROPOSAL]
+    [(_, _, line)] = pushes
+    assert line.endswith(f" push --force origin HEAD:refs/heads/{CATALOG_BRANCH}")
+    assert "main" not in line
+
+
+def test_the_catalog_pull_request_is_opened_against_main_from_the_bot_branch():
+    script = _catalog_step("propose", "Open the pull request, or update the one open")["run"]
+    command = " ".join(script.replace("\\\n", " ").split())
+    assert f'gh pr create --base main --head {CATALOG_BRANCH} --title "$TITLE" --body-file catalog-summary.md' in command
+    assert f"gh pr list --head {CATALOG_BRANCH} --base main --state open" in command
+
+
+def test_the_catalog_pushes_and_opens_the_pr_with_the_bot_token_when_set():
+    # A PR opened or pushed with github.token starts no pull_request workflow: no tests, no previews.
+    token = "${{ secrets.CATALOG_BOT_TOKEN || github.token }}"
+    assert _catalog_step("propose", "Commit to bot/catalog-refresh and force-push that branch only")["env"]["TOKEN"] == token
+    assert _catalog_step("propose", "Open the pull request, or update the one open")["env"]["GH_TOKEN"] == token
+
+
+def test_the_catalog_check_runs_even_after_a_failed_refresh_without_aws():
+    job = _catalog()["jobs"]["check"]
+    assert job["needs"] == "refresh"
+    assert job["if"] == "always()"
+    assert job["permissions"] == {"contents": "read"}
+    assert not _steps_using(job, AWS_ACTION)
+    assert job["outputs"] == {"report": "${{ steps.check.outputs.report }}"}
+
+
+def test_the_catalog_check_holds_main_as_committed_not_the_proposed_refresh():
+    # A problem on main stays reported until the refresh that fixes it is merged.
+    steps = _catalog()["jobs"]["check"]["steps"]
+    assert not _steps_using(_catalog()["jobs"]["check"], "actions/download-artifact")
+    assert any(".venv/bin/python -m ops catalog check" in s.get("run", "") for s in steps)
+
+
+def test_the_catalog_report_opens_or_updates_the_issue_after_a_failed_check():
+    report = _catalog()["jobs"]["report"]
+    assert report["needs"] == ["refresh", "check"]
+    assert report["if"].startswith("always()")
+    assert report["permissions"] == {"issues": "write"}
+    assert not _steps_using(report, AWS_ACTION) and not _steps_using(report, "actions/checkout")
+    assert _catalog_step("report", "Open, update or close the issue")["env"]["TITLE"] == CATALOG_ISSUE
+
+
+def test_actionlint_lints_the_catalog_workflow(tmp_path):
+    project = _broken_copy(
+        tmp_path, "catalog.yml", "REFRESH_CHANGED: ${{ needs.refresh.outputs.changed }}",
+        "REFRESH_CHANGED: ${{ needs.refresh.outputs.changes }}",
+    )
+    result = _actionlint(project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert '"changes"' in result.stdout
+
+
+# The scripts, run here against a stand-in `.venv/bin/python`, a local `origin` and a fake `gh`.
+
+
+def _refresh_step(tmp_path: Path, fake_refresh: str) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+    """The refresh step in a clone of main, where `.venv/bin/python` is the shell script given."""
+    _, work = _catalog_repo(tmp_path)
+    python = work / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\n" + fake_refresh)
+    python.chmod(0o755)
+    env = {**GIT_ENV, "PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(tmp_path / "output"),
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    result = _run_script(_catalog_step("refresh", "python -m ops catalog refresh")["run"], env, cwd=work)
+    return result, _outputs(tmp_path / "output")
+
+
+def test_the_refresh_step_reports_a_change_when_a_catalog_file_moved(tmp_path):
+    result, outputs = _refresh_step(tmp_path, (
+        'echo "default: \\"1.33\\"" > Pulumi.yaml\n'
+        'printf "Catalog refresh on 2026-06-01\\n\\n- Default Kubernetes version (Pulumi.yaml): 1.32 -> 1.33\\n" > "$6"\n'
+    ))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs == {"changed": "true"}
+    assert "1.32 -> 1.33" in (tmp_path / "summary").read_text()
+
+
+def test_the_refresh_step_reports_no_change_when_nothing_moved(tmp_path):
+    result, outputs = _refresh_step(tmp_path, 'printf "Catalog refresh on 2026-06-01\\n\\n- No change\\n" > "$6"\n')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs == {"changed": "false"}
+
+
+def test_the_refresh_step_fails_and_hands_the_failed_call_to_the_report(tmp_path):
+    result, outputs = _refresh_step(tmp_path, (
+        'echo "catalog refresh: aws eks describe-cluster-versions failed: ExpiredToken; no file was changed" >&2\n'
+        "exit 1\n"
+    ))
+    assert result.returncode == 1
+    assert "changed" not in outputs
+    assert "describe-cluster-versions failed: ExpiredToken" in outputs["error"]
+
+
+@pytest.mark.parametrize(
+    ("summary", "title"),
+    [
+        ("- Default Kubernetes version (Pulumi.yaml): 1.32 -> 1.33\n", "Catalog refresh: default Kubernetes version 1.32 -> 1.33"),
+        ("- Kubernetes 1.33 coredns: v1.12.1-eksbuild.2 -> v1.12.2-eksbuild.1\n",
+         "Catalog refresh: EKS versions, add-on pins and Cluster Autoscaler releases"),
+    ],
+)
+def test_the_catalog_pull_request_title_names_a_new_default_version(tmp_path, summary, title):
+    (tmp_path / "catalog-summary.md").write_text("Catalog refresh on 2026-06-01\n\n" + summary)
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(tmp_path / "output")}
+    result = _run_script(_catalog_step("propose", "Name the change")["run"], env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _outputs(tmp_path / "output") == {"title": title}
+
+
+def _propose_push(tmp_path: Path, repo: tuple[Path, Path] | None = None) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """The commit-and-push step in a fresh clone of main, with the refreshed Pulumi.yaml applied."""
+    origin, work = repo or _catalog_repo(tmp_path)
+    (work / "Pulumi.yaml").write_text("Pulumi.yaml refreshed\n")
+    (work / "catalog-summary.md").write_text("Catalog refresh on 2026-06-01\n\n- Default Kubernetes version (Pulumi.yaml): 1.32 -> 1.33\n")
+    (tmp_path / "runner").mkdir()
+    env = {**GIT_ENV, "PATH": os.environ["PATH"], "RUNNER_TEMP": str(tmp_path / "runner"),
+           "TITLE": "Catalog refresh: default Kubernetes version 1.32 -> 1.33", "TOKEN": "ghs_faketoken"}
+    step = _catalog_step("propose", "Commit to bot/catalog-refresh and force-push that branch only")
+    env.update({name: value for name, value in step["env"].items() if "${{" not in value})
+    return origin, work, _run_script(step["run"], env, cwd=work)
+
+
+def test_the_proposal_pushes_one_commit_on_main_to_the_bot_branch_and_leaves_main_alone(tmp_path):
+    origin, work, result = _propose_push(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    main = _git(origin, "rev-parse", "main").strip()
+    assert _git(origin, "rev-parse", f"{CATALOG_BRANCH}~1").strip() == main
+    assert _git(origin, "log", "-1", "--format=%s", "main").strip() == "main"
+    assert _git(origin, "diff", "--name-only", "main", CATALOG_BRANCH).split() == ["Pulumi.yaml"]
+    assert _git(origin, "log", "-1", "--format=%an <%ae>", CATALOG_BRANCH).strip() == (
+        "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
+    )
+    message = _git(origin, "log", "-1", "--format=%B", CATALOG_BRANCH)
+    assert message.startswith("Catalog refresh: default Kubernetes version 1.32 -> 1.33\n\nCatalog refresh on 2026-06-01\n")
+    assert "- Default Kubernetes version (Pulumi.yaml): 1.32 -> 1.33" in message
+    assert "ghs_faketoken" not in (work / ".git" / "config").read_text()
+
+
+def test_the_proposal_replaces_a_bot_branch_left_by_an_earlier_refresh(tmp_path):
+    # The earlier proposal is not an ancestor of the new one: only a force-push replaces it.
+    origin, work = _catalog_repo(tmp_path)
+    earlier = tmp_path / "earlier"
+    _git(tmp_path, "clone", "-q", str(origin), str(earlier))
+    (earlier / "Pulumi.yaml").write_text("an earlier refresh\n")
+    _git(earlier, "commit", "-q", "-am", "earlier refresh")
+    _git(earlier, "push", "-q", "origin", f"HEAD:refs/heads/{CATALOG_BRANCH}")
+    origin, work, result = _propose_push(tmp_path, (origin, work))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _git(origin, "show", f"{CATALOG_BRANCH}:Pulumi.yaml") == "Pulumi.yaml refreshed\n"
+    assert _git(origin, "rev-parse", f"{CATALOG_BRANCH}~1") == _git(origin, "rev-parse", "main")
+
+
+def _open_pr(tmp_path: Path, open_number: str) -> list[dict]:
+    _fake_gh(tmp_path)
+    (tmp_path / "catalog-summary.md").write_text("Catalog refresh on 2026-06-01\n\n- Kubernetes 1.34 added\n")
+    env = {"PATH": str(tmp_path / "bin") + os.pathsep + os.environ["PATH"], "FAKE_OPEN": open_number,
+           "GH_REPO": "owner/repo", "TITLE": "Catalog refresh: t", "RUN_URL": "https://github.com/owner/repo/actions/runs/1",
+           "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    result = _run_script(_catalog_step("propose", "Open the pull request, or update the one open")["run"], env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return _gh_calls(tmp_path)
+
+
+def test_the_proposal_opens_a_pull_request_when_none_is_open(tmp_path):
+    listing, create = _open_pr(tmp_path, "")
+    assert listing["args"][:2] == ["pr", "list"]
+    assert create["args"] == ["pr", "create", "--base", "main", "--head", CATALOG_BRANCH, "--title", "Catalog refresh: t",
+                              "--body-file", "catalog-summary.md"]
+    assert "- Kubernetes 1.34 added" in create["body"] and "actions/runs/1" in create["body"]
+
+
+def test_the_proposal_updates_the_open_pull_request_instead_of_opening_another(tmp_path):
+    listing, edit = _open_pr(tmp_path, "7")
+    assert edit["args"] == ["pr", "edit", "7", "--title", "Catalog refresh: t", "--body-file", "catalog-summary.md"]
+    assert "- Kubernetes 1.34 added" in edit["body"]
+
+
+def _report(tmp_path: Path, refresh: str, check: str, open_number: str = "", changed: str = "") -> list[dict]:
+    _fake_gh(tmp_path)
+    step = _catalog_step("report", "Open, update or close the issue")
+    env = {
+        "PATH": str(tmp_path / "bin") + os.pathsep + os.environ["PATH"], "FAKE_OPEN": open_number,
+        "GH_REPO": "owner/repo", "RUN_URL": "https://github.com/owner/repo/actions/runs/1", "TITLE": step["env"]["TITLE"],
+        "REFRESH_RESULT": refresh, "REFRESH_CHANGED": changed,
+        "REFRESH_ERROR": "catalog refresh: aws eks describe-addon-versions failed" if refresh == "failure" else "",
+        "CHECK_RESULT": check,
+        "CHECK_REPORT": "problem: Pulumi.yaml's default Kubernetes 1.30 is not in standard support" if check == "failure" else "",
+    }
+    result = _run_script(step["run"], env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [call for call in _gh_calls(tmp_path) if call["args"][1] != "list"]
+
+
+def test_a_failed_catalog_check_opens_the_issue_with_the_check_output(tmp_path):
+    [create] = _report(tmp_path, "success", "failure", changed="true")
+    assert create["args"][:4] == ["issue", "create", "--title", CATALOG_ISSUE]
+    assert "1.30 is not in standard support" in create["body"] and "actions/runs/1" in create["body"]
+    assert "of main as committed" in create["body"] and "bot/catalog-refresh pull request" in create["body"]
+
+
+def test_a_failed_catalog_check_comments_on_the_open_issue(tmp_path):
+    [comment] = _report(tmp_path, "success", "failure", open_number="5")
+    assert comment["args"][:3] == ["issue", "comment", "5"]
+    assert "main as committed" in comment["body"]
+
+
+def test_a_failed_catalog_refresh_is_reported_with_the_failed_call(tmp_path):
+    [comment] = _report(tmp_path, "failure", "success", open_number="5")
+    assert "describe-addon-versions failed" in comment["body"]
+
+
+def test_a_passing_catalog_refresh_and_check_close_the_issue(tmp_path):
+    [close] = _report(tmp_path, "success", "success", open_number="5")
+    assert close["args"][:3] == ["issue", "close", "5"]
+
+
+def test_a_passing_catalog_check_with_no_open_issue_changes_nothing(tmp_path):
+    assert _report(tmp_path, "success", "success") == []
+
+
+def test_a_cancelled_catalog_run_reports_nothing(tmp_path):
+    assert _report(tmp_path, "cancelled", "cancelled", open_number="5") == []
