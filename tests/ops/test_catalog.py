@@ -511,3 +511,21 @@ def test_the_stand_in_answers_an_unknown_option_as_the_cli_does(aws):
     result = subprocess.run(["aws", "eks", "describe-cluster-versions", "--bogus"], capture_output=True, text=True)
     assert result.returncode == 252 and "Unknown options: --bogus" in result.stderr
 
+
+
+def test_the_real_aws_cli_accepts_every_argument_list_the_refresh_passes(project, aws, registry, tmp_path, monkeypatch):
+    # Where a real AWS CLI is installed, it parses each command line the refresh ran against the
+    # stand-in: without credentials it stops at "Unable to locate credentials", after parsing.
+    real = shutil.which("aws", path=os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                                                     if p != str(aws.bin)))
+    if real is None:
+        pytest.skip("no real AWS CLI on PATH")
+    monkeypatch.setattr(catalog, "PAGE_ITEMS", 3)  # --starting-token calls too
+    assert refresh(registry) == EXIT_OK
+    assert any("--starting-token" in call for call in aws.calls)
+    no_credentials = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "AWS_CONFIG_FILE": os.devnull,
+                      "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "AWS_EC2_METADATA_DISABLED": "true"}
+    import subprocess
+    for call in {tuple(call) for call in aws.calls}:
+        result = subprocess.run([real, *call], capture_output=True, text=True, timeout=60, env=no_credentials)
+        assert "Unable to locate credentials" in result.stderr, (call, result.stderr)
