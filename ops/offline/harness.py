@@ -537,26 +537,30 @@ def evaluate(
     runtime_settings.SETTINGS.outputs.clear()
 
     # Fresh imports each time, so a module-level cache can never leak one stack (or one
-    # checkout) into another.
-    for module in [m for m in sys.modules if _is_program_module(m)]:
-        del sys.modules[module]
-
-    program_today = today if today is not None else _calendar.utc_today()
+    # checkout) into another; and the caller's own modules put back afterwards, so a test that
+    # imports `eks_versions` after evaluating another checkout still gets the repository's.
+    callers_modules = {name: sys.modules.pop(name) for name in [m for m in sys.modules if _is_program_module(m)]}
     try:
-        with _running_in(project_dir):
-            importlib.import_module("eks_versions").utc_today = lambda: program_today
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
-    except Exception as error:  # noqa: BLE001 - handed to the test with what was registered
-        raise ProgramFailed(error, monitor.registrations) from error
+        program_today = today if today is not None else _calendar.utc_today()
+        try:
+            with _running_in(project_dir):
+                importlib.import_module("eks_versions").utc_today = lambda: program_today
+                _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+        except Exception as error:  # noqa: BLE001 - handed to the test with what was registered
+            raise ProgramFailed(error, monitor.registrations) from error
 
-    root = runtime_settings.get_root_resource()
-    exports, secret_exports = {}, set()
-    for name, output in root.outputs.items():
-        as_output = pulumi.Output.from_input(output)
-        known = _sync_await(as_output.is_known())
-        value = _sync_await(as_output.future(with_unknowns=True))
-        exports[name] = copy.deepcopy(_marked(value)) if known else UNKNOWN
-        if _sync_await(as_output.is_secret()):
-            secret_exports.add(name)
-    return Evaluation(stack, config, monitor.registrations, recording_mocks.invokes, exports, secret_exports,
-                      preview=preview)
+        root = runtime_settings.get_root_resource()
+        exports, secret_exports = {}, set()
+        for name, output in root.outputs.items():
+            as_output = pulumi.Output.from_input(output)
+            known = _sync_await(as_output.is_known())
+            value = _sync_await(as_output.future(with_unknowns=True))
+            exports[name] = copy.deepcopy(_marked(value)) if known else UNKNOWN
+            if _sync_await(as_output.is_secret()):
+                secret_exports.add(name)
+        return Evaluation(stack, config, monitor.registrations, recording_mocks.invokes, exports, secret_exports,
+                          preview=preview)
+    finally:
+        for module in [m for m in sys.modules if _is_program_module(m)]:
+            del sys.modules[module]
+        sys.modules.update(callers_modules)

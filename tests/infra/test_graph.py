@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -169,6 +170,17 @@ def test_the_metrics_server_add_on_takes_the_catalogs_pin_for_the_clusters_versi
     catalog_file.write_text(json.dumps(document))
     evaluation = evaluate_stack("prod", project_dir=checkout)
     assert _metrics_server_add_on(evaluation)["addonVersion"] == "v0.8.0-eksbuild.2"
+
+
+def test_after_evaluating_another_checkout_the_tests_import_the_repositorys_own_modules(tmp_path):
+    import shutil
+    import sys
+    checkout = tmp_path / "checkout"
+    shutil.copytree(harness.PROJECT_DIR, checkout, ignore=shutil.ignore_patterns(".git", ".venv*", "mutants", "tests"))
+    evaluate_stack("dev", project_dir=checkout)
+    import eks_versions
+    assert eks_versions.CATALOG_FILE == harness.PROJECT_DIR / "catalog" / "eks-versions.json"
+    assert "components" not in sys.modules or checkout not in Path(sys.modules["components"].__file__).parents
 
 
 def test_without_a_catalog_pin_the_metrics_server_add_on_takes_ekss_default_at_creation(prod):
