@@ -210,8 +210,11 @@ class NodeAutoscaler(pulumi.ComponentResource):
         provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=args.kubeconfig,
-            # Lets `pulumi destroy` finish after the cluster is already gone.
-            delete_unreachable=True,
+            # No delete_unreachable: with it, any refresh that cannot reach the API (a runner
+            # outside prod's endpoint CIDRs, a principal without an access entry, expired
+            # credentials) deletes every object from the state, and the next `up` fails on each
+            # "already exists". Left unset, the provider reads PULUMI_K8S_DELETE_UNREACHABLE,
+            # which the Destroy workflow sets for `pulumi destroy` alone.
             opts=child,
         )
         in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)

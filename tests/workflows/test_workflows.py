@@ -441,6 +441,16 @@ def test_destroy_asks_for_the_stack_and_a_confirmation():
     assert inputs["confirm"]["type"] == "string"
 
 
+def test_only_the_destroy_step_lets_the_kubernetes_provider_drop_unreachable_objects():
+    setters = []
+    for workflow, job_id, job in _all_jobs():
+        assert "PULUMI_K8S_DELETE_UNREACHABLE" not in (job.get("env") or {}), (workflow, job_id)
+        for step in job.get("steps", []):
+            if "PULUMI_K8S_DELETE_UNREACHABLE" in (step.get("env") or {}):
+                setters.append((workflow, step.get("with", {}).get("command"), step["env"]["PULUMI_K8S_DELETE_UNREACHABLE"]))
+    assert setters == [("destroy.yml", "destroy", "true")]
+
+
 def test_destroy_waits_for_the_confirmation_job():
     jobs = _workflow("destroy.yml")["jobs"]
     assert jobs["destroy"]["needs"] == ["confirm", "preflight"]
