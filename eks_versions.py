@@ -166,7 +166,8 @@ def render(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _minor(version: str) -> int | None:
+def minor(version: str) -> int | None:
+    """The minor of "1.<minor>", or None for anything else."""
     match = re.fullmatch(r"1\.(\d+)", version)
     return int(match[1]) if match else None
 
@@ -178,11 +179,11 @@ def table_problems(rows: list[EksVersion] | tuple[EksVersion, ...]) -> list[str]
     problems = []
     previous: EksVersion | None = None
     for row in rows:
-        minor = _minor(row.version)
-        if minor is None:
+        row_minor = minor(row.version)
+        if row_minor is None:
             problems.append(f"{row.version!r}: not a Kubernetes version of the form 1.<minor>")
             continue
-        if previous is not None and _minor(previous.version) is not None and minor <= _minor(previous.version):
+        if previous is not None and row_minor <= minor(previous.version):
             problems.append(f"{row.version}: comes after {previous.version}; rows must be oldest first, once each")
         if not row.released < row.end_of_standard_support < row.end_of_extended_support:
             problems.append(
@@ -236,9 +237,10 @@ def row_status(row: EksVersion | None, today: _dt.date) -> str:
     return ENDED
 
 
-def accepted_versions(today: _dt.date) -> tuple[str, ...]:
+def accepted_versions(today: _dt.date, rows: tuple[EksVersion, ...] | None = None) -> tuple[str, ...]:
     """Versions a cluster can be created on today: in standard or extended support."""
-    return tuple(row.version for row in VERSIONS if support_status(row.version, today) in (STANDARD, EXTENDED))
+    return tuple(row.version for row in (VERSIONS if rows is None else rows)
+                 if row_status(row, today) in (STANDARD, EXTENDED))
 
 
 def addon_versions(version: str) -> AddonPins:
@@ -263,7 +265,7 @@ def default_version(today: _dt.date, rows: tuple[EksVersion, ...] | None = None)
 
 
 def check(
-    version: str, today: _dt.date, support_type: str | None = None
+    version: str, today: _dt.date, support_type: str | None = None, rows: tuple[EksVersion, ...] | None = None,
 ) -> tuple[list[str], list[str]]:
     """(problems, warnings) for running a cluster on `version` on `today`.
 
@@ -274,12 +276,15 @@ def check(
     within STANDARD_SUPPORT_NOTICE_DAYS, add-ons this table has no pin for (pulumi-eks will pick
     the most recent one).
     `support_type` is the cluster's upgrade policy; None skips the checks that need it.
+    `rows` defaults to the catalog (`ops catalog check` passes another checkout's).
     """
+    rows = VERSIONS if rows is None else rows
+    by_version = {row.version: row for row in rows}
     problems: list[str] = []
     warnings: list[str] = []
-    accepted = ", ".join(accepted_versions(today)) or "none"
-    status = support_status(version, today)
-    row = BY_VERSION.get(version)
+    accepted = ", ".join(accepted_versions(today, rows)) or "none"
+    row = by_version.get(version)
+    status = row_status(row, today)
 
     if support_type is not None and support_type not in SUPPORT_TYPES:
         problems.append(
@@ -309,9 +314,9 @@ def check(
 
     if status == EXTENDED:
         extra = (EXTENDED_USD_PER_CLUSTER_HOUR - STANDARD_USD_PER_CLUSTER_HOUR) * _HOURS_PER_MONTH
-        newest = _newest_in_standard_support(today)
-        advice = f"; {newest} is in standard support until " \
-                 f"{BY_VERSION[newest].end_of_standard_support.isoformat()}" if newest else ""
+        standard = [r for r in rows if row_status(r, today) == STANDARD]
+        advice = f"; {standard[-1].version} is in standard support until " \
+                 f"{standard[-1].end_of_standard_support.isoformat()}" if standard else ""
         warnings.append(
             f"Kubernetes {version} left EKS standard support on "
             f"{row.end_of_standard_support.isoformat()}: since then its control plane is billed "
@@ -328,8 +333,8 @@ def check(
 
     days_left = (row.end_of_standard_support - today).days
     if status == STANDARD and days_left <= STANDARD_SUPPORT_NOTICE_DAYS:
-        newer = [v for v in accepted_versions(today) if (_minor(v) or 0) > (_minor(version) or 0)
-                 and support_status(v, today) == STANDARD]
+        newer = [r.version for r in rows if (minor(r.version) or 0) > (minor(version) or 0)
+                 and row_status(r, today) == STANDARD]
         advice = f"; upgrade to {newer[0]} before then" if newer else ""
         warnings.append(
             f"Kubernetes {version} leaves EKS standard support on {row.end_of_standard_support.isoformat()}, "
@@ -346,7 +351,3 @@ def check(
         )
     return problems, warnings
 
-
-def _newest_in_standard_support(today: _dt.date) -> str | None:
-    standard = [row.version for row in VERSIONS if support_status(row.version, today) == STANDARD]
-    return standard[-1] if standard else None

@@ -194,10 +194,10 @@ def _addon_defaults(name: str, addons: list[Any]) -> dict[str, str]:
 
 
 def _minor(version: str, where: str) -> int:
-    match = re.fullmatch(r"1\.(\d+)", version)
-    if not match:
+    found = eks_versions.minor(version)
+    if found is None:
         raise CallFailed(f"{where}: {version!r} is not a Kubernetes version 1.<minor>")
-    return int(match[1])
+    return found
 
 
 # --- asking the registry -------------------------------------------------------------------------
@@ -350,6 +350,7 @@ def _row_changes(before: tuple, after: tuple) -> list[str]:
                          f"{row.end_of_standard_support}, extended support until {row.end_of_extended_support}")
             continue
         was = old[version]
+        before = len(lines)
         for label, a, b in [("EKS release", was.released, row.released),
                             ("end of standard support", was.end_of_standard_support, row.end_of_standard_support),
                             ("end of extended support", was.end_of_extended_support, row.end_of_extended_support)]:
@@ -359,7 +360,7 @@ def _row_changes(before: tuple, after: tuple) -> list[str]:
             a, b = was.addons.by_addon_name()[name], row.addons.by_addon_name()[name]
             if a != b:
                 lines.append(f"Kubernetes {version} {name}: {a or 'no pin'} -> {b or 'no default version from AWS'}")
-        if was.sources != row.sources and not any(version in line for line in lines):
+        if was.sources != row.sources and len(lines) == before:
             lines.append(f"Kubernetes {version}: facts unchanged, now sourced from AWS")
     lines += [f"Kubernetes {version} removed" for version in old if version not in new]
     return lines
@@ -422,20 +423,10 @@ def check(today: datetime.date, project_dir: Path = PROJECT_DIR) -> tuple[list[s
         config = (yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}).get("config") or {}
         version = str(config.get("backend-on-eks:kubernetesVersion", default))
         stack_policy = str(config.get("backend-on-eks:kubernetesUpgradePolicy", policy))
-        stack_problems, stack_warnings = _check_with(rows, version, today, stack_policy)
+        stack_problems, stack_warnings = eks_versions.check(version, today, stack_policy, rows)
         problems += [f"{stack_file.name}: {problem}" for problem in stack_problems]
         warnings += [f"{stack_file.name}: {warning}" for warning in stack_warnings]
     return problems, warnings
-
-
-def _check_with(rows, version, today, policy):
-    # eks_versions.check reads the module's table; the project checked may hold another one.
-    saved = eks_versions.VERSIONS, eks_versions.BY_VERSION
-    eks_versions.VERSIONS, eks_versions.BY_VERSION = rows, {row.version: row for row in rows}
-    try:
-        return eks_versions.check(version, today, policy)
-    finally:
-        eks_versions.VERSIONS, eks_versions.BY_VERSION = saved
 
 
 # --- command line ----------------------------------------------------------------------------------
