@@ -10,7 +10,9 @@ nodePort) is the check a client's request would pass.
 The NLB has its own security group: clients are admitted there, on the listener port only, and
 the nodes admit the nodePort from that group alone (AWS: a target rule referencing the NLB's
 group admits its traffic even with client IP preservation, which instance targets always have).
-So the nodePort stays closed to the internet, and the backend still sees each client's address.
+So the nodePort stays closed to the internet. The client's address reaches the node but not the
+backend: with the Service's default externalTrafficPolicy (Cluster) kube-proxy source-NATs nodePort
+traffic, so the access log records a node's address.
 
 With a domain name and its Route 53 zone, the listener is TLS on 443 with an ACM certificate
 validated by DNS, and an alias record points the name at the NLB. Port 80 is then closed rather
