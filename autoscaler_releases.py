@@ -13,11 +13,13 @@ for which it was meant" (cluster-autoscaler/README.md, Releases).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# The catalog's shared reading and writing: the same error, the same minors, the same bytes.
+from eks_versions import CatalogError, minor, read_document, render
 
 IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog" / "cluster-autoscaler.json"
@@ -39,25 +41,21 @@ class AutoscalerRelease:
         return f"{IMAGE_REPOSITORY}:{self.tag}{pinned}"
 
 
-class CatalogError(ValueError):
-    """The catalog file does not hold a table this module can trust; the message names the entry."""
-
-
 def release_problems(releases: dict[str, AutoscalerRelease]) -> list[str]:
     """Each problem names its entry: a key that is not 1.<minor>, a tag of another minor or not
     vMAJOR.MINOR.PATCH, a digest that is not sha256:<64 hex>."""
     problems = []
-    for minor, release in releases.items():
-        if not re.fullmatch(r"1\.\d+", minor):
-            problems.append(f"{minor!r}: not a Kubernetes minor of the form 1.<minor>")
+    for kubernetes, release in releases.items():
+        if minor(kubernetes) is None:
+            problems.append(f"{kubernetes!r}: not a Kubernetes minor of the form 1.<minor>")
             continue
         match = TAG.fullmatch(release.tag)
         if not match:
-            problems.append(f"{minor}: tag {release.tag!r} is not a release tag vMAJOR.MINOR.PATCH")
-        elif f"{match[1]}.{match[2]}" != minor:
-            problems.append(f"{minor}: tag {release.tag} is of Kubernetes {match[1]}.{match[2]}, not {minor}")
+            problems.append(f"{kubernetes}: tag {release.tag!r} is not a release tag vMAJOR.MINOR.PATCH")
+        elif f"{match[1]}.{match[2]}" != kubernetes:
+            problems.append(f"{kubernetes}: tag {release.tag} is of Kubernetes {match[1]}.{match[2]}, not {kubernetes}")
         if release.digest is not None and not DIGEST.fullmatch(release.digest):
-            problems.append(f"{minor}: digest {release.digest!r} is not sha256:<64 hex digits>")
+            problems.append(f"{kubernetes}: digest {release.digest!r} is not sha256:<64 hex digits>")
     return problems
 
 
@@ -67,10 +65,10 @@ def releases_from_document(document: Any) -> dict[str, AutoscalerRelease]:
     if document.get("repository") != IMAGE_REPOSITORY:
         raise CatalogError(f"repository {document.get('repository')!r} is not {IMAGE_REPOSITORY}")
     releases = {}
-    for minor, entry in sorted(document["releases"].items(), key=lambda item: _minor_key(item[0])):
+    for kubernetes, entry in sorted(document["releases"].items(), key=lambda item: (minor(item[0]) or -1, item[0])):
         if not isinstance(entry, dict) or not isinstance(entry.get("tag"), str):
-            raise CatalogError(f"releases[{minor}]: must be an object with a tag")
-        releases[minor] = AutoscalerRelease(entry["tag"], entry.get("digest"), entry.get("source", ""))
+            raise CatalogError(f"releases[{kubernetes}]: must be an object with a tag")
+        releases[kubernetes] = AutoscalerRelease(entry["tag"], entry.get("digest"), entry.get("source", ""))
     problems = release_problems(releases)
     if problems:
         raise CatalogError("; ".join(problems))
@@ -79,26 +77,12 @@ def releases_from_document(document: Any) -> dict[str, AutoscalerRelease]:
 
 def document_from_releases(releases: dict[str, AutoscalerRelease], comment: str) -> dict[str, Any]:
     return {"comment": comment, "repository": IMAGE_REPOSITORY, "releases": {
-        minor: {"tag": release.tag, "digest": release.digest, "source": release.source}
-        for minor, release in releases.items()}}
-
-
-def render(document: dict[str, Any]) -> str:
-    """The catalog file's text: the same document always gives the same bytes."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def _minor_key(minor: str) -> tuple[int, str]:
-    match = re.fullmatch(r"1\.(\d+)", minor)
-    return (int(match[1]) if match else -1, minor)
+        kubernetes: {"tag": release.tag, "digest": release.digest, "source": release.source}
+        for kubernetes, release in releases.items()}}
 
 
 def load(path: Path = CATALOG_FILE) -> dict[str, AutoscalerRelease]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise CatalogError(f"{path.name}: {error}") from None
-    return releases_from_document(document)
+    return releases_from_document(read_document(path))
 
 
 RELEASES: dict[str, AutoscalerRelease] = load()

@@ -139,9 +139,9 @@ def rows_from_document(document: Any) -> tuple[EksVersion, ...]:
                 derived=tuple(entry.get("derived", ())),
                 sources=tuple(sorted(entry.get("sources", {}).items())),
             ))
+        except CatalogError:
+            raise
         except (KeyError, TypeError, ValueError) as error:
-            if isinstance(error, CatalogError):
-                raise
             raise CatalogError(f"{where}: {type(error).__name__}: {error}") from None
     problems = table_problems(rows)
     if problems:
@@ -205,12 +205,16 @@ def table_problems(rows: list[EksVersion] | tuple[EksVersion, ...]) -> list[str]
     return problems
 
 
-def load(path: Path = CATALOG_FILE) -> tuple[EksVersion, ...]:
+def read_document(path: Path) -> Any:
+    """A catalog file's parsed JSON; CatalogError naming the file when it cannot be read."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CatalogError(f"{path.name}: {error}") from None
-    return rows_from_document(document)
+
+
+def load(path: Path = CATALOG_FILE) -> tuple[EksVersion, ...]:
+    return rows_from_document(read_document(path))
 
 
 VERSIONS: tuple[EksVersion, ...] = load()

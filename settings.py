@@ -1001,7 +1001,7 @@ def stack_config_keys() -> set[str]:
 def load(today: datetime.date | None = None) -> StackSettings:
     """Reads the current stack's config (project keys and aws:region) and validates it.
 
-    `today` (UTC) is the day the EKS calendar is read on; None reads the clock, once, here: what
+    `today` (UTC) is the day the EKS calendar is read on; None reads the clock once (in `parse`): what
     `pulumi preview` and `pulumi up` do. Its warnings (a version near or past the end of standard
     support, an add-on without a pin) reach the CLI's output as Pulumi warnings.
 
@@ -1011,8 +1011,7 @@ def load(today: datetime.date | None = None) -> StackSettings:
     names = set(CONFIG_KEYS) | stack_config_keys()
     raw = {name: config.get(name) for name in sorted(names)}
     secret_keys = frozenset(name for name in names if runtime_config.is_config_secret(config.full_key(name)))
-    settings = parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack(),
-                     today if today is not None else eks_versions.utc_today(), secret_keys=secret_keys)
+    settings = parse(raw, pulumi.Config("aws").get("region"), pulumi.get_stack(), today, secret_keys=secret_keys)
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     return settings

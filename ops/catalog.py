@@ -350,7 +350,7 @@ def _row_changes(before: tuple, after: tuple) -> list[str]:
                          f"{row.end_of_standard_support}, extended support until {row.end_of_extended_support}")
             continue
         was = old[version]
-        before = len(lines)
+        lines_before = len(lines)
         for label, a, b in [("EKS release", was.released, row.released),
                             ("end of standard support", was.end_of_standard_support, row.end_of_standard_support),
                             ("end of extended support", was.end_of_extended_support, row.end_of_extended_support)]:
@@ -360,7 +360,7 @@ def _row_changes(before: tuple, after: tuple) -> list[str]:
             a, b = was.addons.by_addon_name()[name], row.addons.by_addon_name()[name]
             if a != b:
                 lines.append(f"Kubernetes {version} {name}: {a or 'no pin'} -> {b or 'no default version from AWS'}")
-        if was.sources != row.sources and len(lines) == before:
+        if was.sources != row.sources and len(lines) == lines_before:
             lines.append(f"Kubernetes {version}: facts unchanged, now sourced from AWS")
     lines += [f"Kubernetes {version} removed" for version in old if version not in new]
     return lines
@@ -368,7 +368,7 @@ def _row_changes(before: tuple, after: tuple) -> list[str]:
 
 def _release_changes(before: dict, after: dict) -> list[str]:
     lines = []
-    for minor in sorted(set(before) | set(after), key=lambda m: int(m.split(".")[1])):
+    for minor in sorted(set(before) | set(after), key=lambda m: _minor(m, "catalog")):
         a, b = before.get(minor), after.get(minor)
         shown = lambda r: f"{r.tag}@{r.digest}" if r and r.digest else (f"{r.tag} (no digest)" if r else "none")
         if (a and (a.tag, a.digest)) != (b and (b.tag, b.digest)):
@@ -464,7 +464,7 @@ def run_refresh(args: argparse.Namespace) -> int:
     today = args.today or eks_versions.utc_today()
     try:
         result = refresh(today, args.region, args.registry, PROJECT_DIR)
-    except (CallFailed, eks_versions.CatalogError, autoscaler_releases.CatalogError) as error:
+    except (CallFailed, eks_versions.CatalogError) as error:
         print(f"catalog refresh: {error}; no file was changed", file=sys.stderr)
         return EXIT_FAILED
     write(result)
