@@ -107,10 +107,12 @@ workload = Workload("workload", WorkloadArgs(
 ))
 
 if config.node_autoscaling:
+    autoscaler_release = autoscaler_releases.release_for(config.kubernetes_version)
     NodeAutoscaler("node-autoscaler", NodeAutoscalerArgs(
         cluster_name=cluster.cluster_name,
         kubeconfig=cluster.kubeconfig,
-        image=autoscaler_releases.release_for(config.kubernetes_version).image,
+        image=autoscaler_release.image,
+        cluster_rules=autoscaler_release.cluster_rules,
         region=config.region,
         depends_on=[cluster.node_group],
     ))

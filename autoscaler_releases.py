@@ -24,6 +24,7 @@ from eks_versions import CatalogError, minor, read_document, render
 IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog" / "cluster-autoscaler.json"
 
+RULE_KEYS = frozenset({"apiGroups", "resources", "verbs", "resourceNames"})
 TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)$")
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -34,6 +35,10 @@ class AutoscalerRelease:
     digest: str | None
     """The image index (multi-arch manifest list) digest, or None where no source gave one."""
     source: str = ""
+    cluster_rules: tuple[dict[str, list[str]], ...] = ()
+    """The ClusterRole's rules this release needs: its Helm chart's, for the AWS provider
+    (ops/chart_rbac.py). An informer CA may not list never syncs, and CA never starts scaling."""
+    rules_source: str = ""
 
     @property
     def image(self) -> str:
@@ -56,6 +61,23 @@ def release_problems(releases: dict[str, AutoscalerRelease]) -> list[str]:
             problems.append(f"{kubernetes}: tag {release.tag} is of Kubernetes {match[1]}.{match[2]}, not {kubernetes}")
         if release.digest is not None and not DIGEST.fullmatch(release.digest):
             problems.append(f"{kubernetes}: digest {release.digest!r} is not sha256:<64 hex digits>")
+        problems += [f"{kubernetes}: {problem}" for problem in rule_problems(release.cluster_rules)]
+    return problems
+
+
+def rule_problems(rules: tuple[dict[str, list[str]], ...]) -> list[str]:
+    if not rules:
+        return ["no ClusterRole rules (cluster_rules): CA would be granted nothing"]
+    problems = []
+    for index, rule in enumerate(rules):
+        where = f"cluster_rules[{index}]"
+        if not isinstance(rule, dict) or not {"apiGroups", "resources", "verbs"} <= set(rule) or set(rule) - RULE_KEYS:
+            problems.append(f"{where}: a rule has apiGroups, resources, verbs and optionally resourceNames")
+            continue
+        for key, names in rule.items():
+            if (not isinstance(names, list) or not names or not all(isinstance(name, str) for name in names)
+                    or key != "apiGroups" and "" in names):
+                problems.append(f"{where}.{key}: {names!r} is not a list of names")
     return problems
 
 
@@ -68,7 +90,11 @@ def releases_from_document(document: Any) -> dict[str, AutoscalerRelease]:
     for kubernetes, entry in sorted(document["releases"].items(), key=lambda item: (minor(item[0]) or -1, item[0])):
         if not isinstance(entry, dict) or not isinstance(entry.get("tag"), str):
             raise CatalogError(f"releases[{kubernetes}]: must be an object with a tag")
-        releases[kubernetes] = AutoscalerRelease(entry["tag"], entry.get("digest"), entry.get("source", ""))
+        rules = entry.get("cluster_rules", [])
+        if not isinstance(rules, list):
+            raise CatalogError(f"releases[{kubernetes}].cluster_rules: must be a list of rules")
+        releases[kubernetes] = AutoscalerRelease(entry["tag"], entry.get("digest"), entry.get("source", ""),
+                                                 tuple(rules), entry.get("rules_source", ""))
     problems = release_problems(releases)
     if problems:
         raise CatalogError("; ".join(problems))
@@ -77,7 +103,8 @@ def releases_from_document(document: Any) -> dict[str, AutoscalerRelease]:
 
 def document_from_releases(releases: dict[str, AutoscalerRelease], comment: str) -> dict[str, Any]:
     return {"comment": comment, "repository": IMAGE_REPOSITORY, "releases": {
-        kubernetes: {"tag": release.tag, "digest": release.digest, "source": release.source}
+        kubernetes: {"tag": release.tag, "digest": release.digest, "source": release.source,
+                     "cluster_rules": list(release.cluster_rules), "rules_source": release.rules_source}
         for kubernetes, release in releases.items()}}
 
 

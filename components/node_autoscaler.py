@@ -38,16 +38,20 @@ Least privilege
   discovery flag were wrong.
 - Describe* calls cannot be scoped to a resource (CA's AWS README grants them on "*"); only
   eks:DescribeNodegroup can, and is limited to this cluster's node groups.
-- RBAC is the official example manifest's (cluster-autoscaler/cloudprovider/aws/examples/
-  cluster-autoscaler-autodiscover.yaml) minus the `extensions` API group, which Kubernetes no
-  longer serves; the namespaced ConfigMap rights stay in a Role in kube-system.
+- The ClusterRole is what the project's Helm chart grants at the release's own tag, rendered for
+  the AWS provider (catalog/cluster-autoscaler.json, written by `ops catalog refresh` through
+  ops/chart_rbac.py), minus the `extensions` API group, which Kubernetes no longer serves. It is
+  a function of the release: CA waits for every informer it starts to sync before its first
+  loop, and 1.35 reads the resource.k8s.io (DRA) kinds that no older release's role granted; a
+  kind it may not list never syncs, and CA waits forever while /health-check answers 200. The
+  namespaced ConfigMap rights stay in a Role in kube-system.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -150,6 +154,11 @@ class NodeAutoscalerArgs:
     image: str
     """CA's image, of the cluster's Kubernetes minor and pinned by digest
     (catalog/cluster-autoscaler.json via autoscaler_releases.py; settings.py refuses a version it has no such release for)."""
+    cluster_rules: Sequence[Mapping[str, Sequence[str]]]
+    """The ClusterRole rules of CA's release (apiGroups, resources, verbs, resourceNames): what its
+    Helm chart grants at the release's tag (catalog/cluster-autoscaler.json). CA waits for every
+    informer it starts to sync before its first loop, and an informer whose kind it may not list
+    never does: from 1.35 that includes the resource.k8s.io (DRA) kinds."""
     region: str
     """Where the node group's Auto Scaling group lives; the pod cannot learn it from IMDS."""
     depends_on: Sequence[pulumi.Resource] = ()
@@ -235,7 +244,10 @@ class NodeAutoscaler(pulumi.ComponentResource):
         )
         subject = k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=SERVICE_ACCOUNT, namespace=NAMESPACE)
         cluster_role = k8s.rbac.v1.ClusterRole(
-            f"{name}-cluster-role", metadata=metadata(namespaced=False), rules=CLUSTER_RULES, opts=in_cluster,
+            f"{name}-cluster-role", metadata=metadata(namespaced=False), rules=[
+                k8s.rbac.v1.PolicyRuleArgs(api_groups=rule["apiGroups"], resources=rule["resources"],
+                                           verbs=rule["verbs"], resource_names=rule.get("resourceNames"))
+                for rule in args.cluster_rules], opts=in_cluster,
         )
         cluster_role_binding = k8s.rbac.v1.ClusterRoleBinding(
             f"{name}-cluster-role-binding",
@@ -331,37 +343,6 @@ class NodeAutoscaler(pulumi.ComponentResource):
         self.register_outputs({"role_arn": self.role_arn, "image": self.image})
 
 
-# The official manifest's ClusterRole, without the `extensions` group (not served since 1.16), plus
-# what the project's Helm chart grants for current releases (charts/cluster-autoscaler/templates/
-# clusterrole.yaml): VolumeAttachments (CSI volume limits) and CronJobs are watched too, and an
-# informer that may not list its kind never syncs.
-CLUSTER_RULES = [
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["events", "endpoints"], verbs=["create", "patch"]),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods/eviction"], verbs=["create"]),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["pods/status"], verbs=["update"]),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["endpoints"], resource_names=[NAME],
-                               verbs=["get", "update"]),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["nodes"], verbs=["watch", "list", "get", "update"]),
-    k8s.rbac.v1.PolicyRuleArgs(
-        api_groups=[""],
-        resources=["namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims",
-                   "persistentvolumes"],
-        verbs=["watch", "list", "get"],
-    ),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=["policy"], resources=["poddisruptionbudgets"], verbs=["watch", "list"]),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=["apps"], resources=["statefulsets", "replicasets", "daemonsets"],
-                               verbs=["watch", "list", "get"]),
-    k8s.rbac.v1.PolicyRuleArgs(
-        api_groups=["storage.k8s.io"],
-        resources=["storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"],
-        verbs=["watch", "list", "get"],
-    ),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=["batch"], resources=["jobs"], verbs=["get", "list", "watch", "patch"]),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=["batch"], resources=["cronjobs"], verbs=["watch", "list", "get"]),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=["coordination.k8s.io"], resources=["leases"], verbs=["create"]),
-    k8s.rbac.v1.PolicyRuleArgs(api_groups=["coordination.k8s.io"], resources=["leases"], resource_names=[NAME],
-                               verbs=["get", "update"]),
-]
 # Its status ConfigMap (and the priority expander's, should that expander ever be chosen).
 NAMESPACE_RULES = [
     k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["configmaps"], verbs=["create", "list", "watch"]),

@@ -40,10 +40,15 @@ import yaml
 
 import autoscaler_releases
 import eks_versions
-from ops import EXIT_FAILED, EXIT_OK
+from ops import EXIT_FAILED, EXIT_OK, chart_rbac
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGISTRY = "https://registry.k8s.io"
+CHART_SOURCE = "https://raw.githubusercontent.com/kubernetes/autoscaler"
+# Where each tag's tree holds the chart's ClusterRole template: under cluster-autoscaler/ from the
+# 1.35 releases' tags, at the top before.
+CHART_PATHS = ("cluster-autoscaler/charts/cluster-autoscaler/templates/clusterrole.yaml",
+               "charts/cluster-autoscaler/templates/clusterrole.yaml")
 AUTOSCALER_NAME = "autoscaling/cluster-autoscaler"
 # Items per CLI page (`--max-items`): a page boundary every few answers, so a paginated answer is
 # followed the way the CLI documents it, with the top-level NextToken it prints.
@@ -61,13 +66,18 @@ REGISTRY_SOURCE = "registry.k8s.io: newest tag of the minor, digest of the index
 EKS_COMMENT = ("Written by `python -m ops catalog refresh` from `aws eks describe-cluster-versions` and "
                "`aws eks describe-addon-versions`; rows whose sources name documents were copied by hand "
                "before the refresh existed. Change it by running the refresh, not by hand.")
-AUTOSCALER_COMMENT = ("Written by `python -m ops catalog refresh` from the registry's tags and manifests; "
-                      "change it by running the refresh, not by hand.")
+AUTOSCALER_COMMENT = ("Written by `python -m ops catalog refresh` from the registry's tags and manifests "
+                      "and, for the ClusterRole rules, each release's Helm chart at its tag; change it by "
+                      "running the refresh, not by hand.")
 _DEFAULT_LINE = re.compile(r"(?m)^(  kubernetesVersion:\n(?:    .*\n)*?    default: )\"([^\"\n]*)\"$")
 
 
 class CallFailed(Exception):
     """A call to AWS or the registry failed or answered what the catalog cannot trust."""
+
+
+class NotFound(CallFailed):
+    """HTTP 404: the one answer that means "look elsewhere" rather than "stop"."""
 
 
 # --- asking AWS --------------------------------------------------------------------------------
@@ -211,14 +221,15 @@ def http_get(url: str, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_SECONDS) as response:
             return response.read(), {key.lower(): value for key, value in response.headers.items()}
     except urllib.error.HTTPError as error:
-        raise CallFailed(f"GET {url}: HTTP {error.code} {error.reason}") from None
+        failure = NotFound if error.code == 404 else CallFailed
+        raise failure(f"GET {url}: HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, OSError) as error:
         raise CallFailed(f"GET {url}: {getattr(error, 'reason', error)}") from None
 
 
 def autoscaler_releases_from_registry(
     registry: str, minors: list[str], previous: dict[str, autoscaler_releases.AutoscalerRelease],
-    fetch: Fetch = http_get,
+    fetch: Fetch = http_get, chart_source: str = CHART_SOURCE,
 ) -> dict[str, autoscaler_releases.AutoscalerRelease]:
     tags = _tags(registry, fetch)
     newest: dict[str, tuple[int, str]] = {}
@@ -235,12 +246,31 @@ def autoscaler_releases_from_registry(
                                  f"which the catalog pins as {previous[minor].tag}: a partial answer")
             continue
         tag = newest[minor][1]
+        rules, rules_source = chart_cluster_rules(tag, chart_source, fetch)
         releases[minor] = autoscaler_releases.AutoscalerRelease(tag, _index_digest(registry, tag, fetch),
-                                                                REGISTRY_SOURCE)
+                                                                REGISTRY_SOURCE, rules, rules_source)
     problems = autoscaler_releases.release_problems(releases)
     if problems:
         raise CallFailed(f"the registry's answers make a table the catalog refuses: {'; '.join(problems)}")
     return releases
+
+
+def chart_cluster_rules(tag: str, chart_source: str, fetch: Fetch) -> tuple[tuple[dict, ...], str]:
+    """The ClusterRole rules CA's Helm chart grants at the release's own tag, and where they were
+    read. A template the renderer will not guess at fails the refresh: a person reads it."""
+    tried = []
+    for path in CHART_PATHS:
+        url = f"{chart_source}/cluster-autoscaler-{tag.removeprefix('v')}/{path}"
+        try:
+            body, _ = fetch(url, {})
+        except NotFound:
+            tried.append(url)
+            continue
+        try:
+            return tuple(chart_rbac.cluster_rules(body.decode("utf-8"))), url
+        except (chart_rbac.ChartError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise CallFailed(f"GET {url}: the chart's ClusterRole cannot be read as granted: {error}") from None
+    raise CallFailed(f"no ClusterRole template for CA {tag} at {' or '.join(tried)}")
 
 
 def _tags(registry: str, fetch: Fetch) -> list[str]:
@@ -309,7 +339,7 @@ class Refresh:
 
 
 def refresh(today: datetime.date, region: str | None, registry: str = REGISTRY,
-            project_dir: Path = PROJECT_DIR, fetch: Fetch = http_get) -> Refresh:
+            project_dir: Path = PROJECT_DIR, fetch: Fetch = http_get, chart_source: str = CHART_SOURCE) -> Refresh:
     """Asks every source, checks every answer, and returns the files' new texts (writes nothing)."""
     eks_file = project_dir / "catalog" / "eks-versions.json"
     autoscaler_file = project_dir / "catalog" / "cluster-autoscaler.json"
@@ -325,7 +355,7 @@ def refresh(today: datetime.date, region: str | None, registry: str = REGISTRY,
     rows = eks_rows(cluster_versions, addon_answers, previous_rows)
     releases = autoscaler_releases_from_registry(
         registry, [row.version for row in rows if row.end_of_extended_support > today or row.version in
-                   previous_releases], previous_releases, fetch)
+                   previous_releases], previous_releases, fetch, chart_source)
     new_default = next_default(rows, today, current_default)
 
     texts = {
@@ -373,6 +403,8 @@ def _release_changes(before: dict, after: dict) -> list[str]:
         shown = lambda r: f"{r.tag}@{r.digest}" if r and r.digest else (f"{r.tag} (no digest)" if r else "none")
         if (a and (a.tag, a.digest)) != (b and (b.tag, b.digest)):
             lines.append(f"Cluster Autoscaler for {minor}: {shown(a)} -> {shown(b)}")
+        if a and b and a.cluster_rules != b.cluster_rules:
+            lines.append(f"Cluster Autoscaler for {minor}: its chart's ClusterRole changed ({b.rules_source})")
     return lines
 
 
@@ -446,6 +478,9 @@ def register_catalog(commands: argparse._SubParsersAction) -> None:
                                 help="AWS region to ask (default: $AWS_REGION, else the CLI's own)")
     refresh_parser.add_argument("--registry", default=REGISTRY, type=_registry,
                                 help=f"registry serving {AUTOSCALER_NAME} (default: {REGISTRY})")
+    refresh_parser.add_argument("--chart-source", default=CHART_SOURCE, type=_chart_source,
+                                help="where kubernetes/autoscaler's tagged trees are served raw, for the "
+                                     f"Helm chart's ClusterRole of each release (default: {CHART_SOURCE})")
     refresh_parser.add_argument("--summary", type=Path, metavar="PATH", help="also write the summary here (Markdown)")
     refresh_parser.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD",
                                 help="the day the default is chosen on (default: today, UTC)")
@@ -463,7 +498,7 @@ def register_catalog(commands: argparse._SubParsersAction) -> None:
 def run_refresh(args: argparse.Namespace) -> int:
     today = args.today or eks_versions.utc_today()
     try:
-        result = refresh(today, args.region, args.registry, PROJECT_DIR)
+        result = refresh(today, args.region, args.registry, PROJECT_DIR, chart_source=args.chart_source)
     except (CallFailed, eks_versions.CatalogError) as error:
         print(f"catalog refresh: {error}; no file was changed", file=sys.stderr)
         return EXIT_FAILED
@@ -497,6 +532,13 @@ def _day(value: str) -> datetime.date:
         return datetime.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"--today {value!r} is not a date YYYY-MM-DD") from None
+
+
+def _chart_source(value: str) -> str:
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme not in ("https", "http") or not parsed.netloc or parsed.query or parsed.fragment:
+        raise argparse.ArgumentTypeError(f"--chart-source {value!r} is not a base URL such as {CHART_SOURCE}")
+    return value.rstrip("/")
 
 
 def _registry(value: str) -> str:

@@ -216,33 +216,18 @@ def test_the_autoscaler_is_told_its_region(prod_graph):
 
 # --- Kubernetes ---------------------------------------------------------------------------------
 
-# The official example manifest's rules (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/
-# aws/examples/cluster-autoscaler-autodiscover.yaml), with what the project's Helm chart adds for
-# current releases (charts/cluster-autoscaler/templates/clusterrole.yaml: volumeattachments,
-# cronjobs): (API groups, resources, resource names or None for any, verbs).
-OFFICIAL_CLUSTER_RULES = [
-    ({""}, {"events", "endpoints"}, None, {"create", "patch"}),
-    ({""}, {"pods/eviction"}, None, {"create"}),
-    ({""}, {"pods/status"}, None, {"update"}),
-    ({""}, {"endpoints"}, {"cluster-autoscaler"}, {"get", "update"}),
-    ({""}, {"nodes"}, None, {"watch", "list", "get", "update"}),
-    ({""}, {"namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims",
-            "persistentvolumes"}, None, {"watch", "list", "get"}),
-    ({"extensions"}, {"replicasets", "daemonsets"}, None, {"watch", "list", "get"}),
-    ({"policy"}, {"poddisruptionbudgets"}, None, {"watch", "list"}),
-    ({"apps"}, {"statefulsets", "replicasets", "daemonsets"}, None, {"watch", "list", "get"}),
-    ({"storage.k8s.io"}, {"storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"},
-     None, {"watch", "list", "get"}),
-    ({"batch", "extensions"}, {"jobs"}, None, {"get", "list", "watch", "patch"}),
-    ({"batch"}, {"jobs", "cronjobs"}, None, {"watch", "list", "get"}),
-    ({"coordination.k8s.io"}, {"leases"}, None, {"create"}),
-    ({"coordination.k8s.io"}, {"leases"}, {"cluster-autoscaler"}, {"get", "update"}),
-]
+# The namespaced rights of the official example manifest (kubernetes/autoscaler, cluster-autoscaler/
+# cloudprovider/aws/examples/cluster-autoscaler-autodiscover.yaml): (API groups, resources,
+# resource names or None for any, verbs).
 OFFICIAL_NAMESPACE_RULES = [
     ({""}, {"configmaps"}, None, {"create", "list", "watch"}),
     ({""}, {"configmaps"}, {"cluster-autoscaler-status", "cluster-autoscaler-priority-expander"},
      {"delete", "get", "update", "watch"}),
 ]
+# The resource.k8s.io kinds CA waits to list and watch before its first loop from 1.35, where
+# --enable-dynamic-resource-allocation is locked to true (config/flags/flags.go at
+# cluster-autoscaler-1.35.2 exits unless it is); its DRA snapshot reads these three.
+DRA_KINDS = ("resourceslices", "resourceclaims", "deviceclasses")
 
 
 def _uncovered(rules: list[dict], official) -> list[tuple]:
@@ -260,15 +245,63 @@ def _uncovered(rules: list[dict], official) -> list[tuple]:
     return missing
 
 
-def test_the_cluster_role_grants_nothing_the_official_manifest_does_not(prod_graph):
-    assert _uncovered(_manifest(prod_graph, "ClusterRole")["rules"], OFFICIAL_CLUSTER_RULES) == []
+def _granted(rules: list[dict]) -> set[tuple[str, str, str]]:
+    return {(group, resource, verb) for rule in rules if not rule.get("resourceNames")
+            for group in rule["apiGroups"] for resource in rule["resources"] for verb in rule["verbs"]}
 
 
-def test_the_cluster_role_lets_current_releases_watch_volume_attachments_and_cron_jobs(prod_graph):
-    granted = {(group, resource, verb) for rule in _manifest(prod_graph, "ClusterRole")["rules"]
-               for group in rule["apiGroups"] for resource in rule["resources"] for verb in rule["verbs"]}
-    for group, resource in (("storage.k8s.io", "volumeattachments"), ("batch", "cronjobs")):
-        assert {(group, resource, verb) for verb in ("watch", "list", "get")} <= granted, resource
+# Every minor with a release pinned by digest (settings refuse one without) that a stack may still
+# run on the suite's day.
+RUNNABLE_MINORS = [minor for minor, release in autoscaler_releases.RELEASES.items()
+                   if release.digest and minor in eks_versions.accepted_versions(SUITE_TODAY)]
+
+
+@pytest.fixture(scope="module", params=RUNNABLE_MINORS)
+def graph_of_minor(request) -> harness.Evaluation:
+    # EXTENDED: a version already past standard support is refused with the STANDARD policy.
+    return evaluate_stack("prod", {PREFIX + "kubernetesVersion": request.param,
+                                   PREFIX + "kubernetesUpgradePolicy": "EXTENDED"})
+
+
+def test_a_stack_on_each_pinned_minor_grants_exactly_its_releases_chart_rules(graph_of_minor):
+    minor = graph_of_minor.config[PREFIX + "kubernetesVersion"]
+    rules = _manifest(graph_of_minor, "ClusterRole")["rules"]
+    assert rules == list(autoscaler_releases.RELEASES[minor].cluster_rules)
+
+
+def test_a_stack_on_each_pinned_minor_lets_ca_list_and_watch_what_its_release_waits_for(graph_of_minor):
+    minor = graph_of_minor.config[PREFIX + "kubernetesVersion"]
+    granted = _granted(_manifest(graph_of_minor, "ClusterRole")["rules"])
+    waited_for = [("", kind) for kind in ("pods", "nodes", "services", "namespaces", "replicationcontrollers",
+                                          "persistentvolumeclaims", "persistentvolumes")]
+    waited_for += [("apps", kind) for kind in ("statefulsets", "replicasets", "daemonsets")]
+    waited_for += [("storage.k8s.io", kind) for kind in ("storageclasses", "csinodes", "csidrivers",
+                                                         "csistoragecapacities")]
+    waited_for += [("policy", "poddisruptionbudgets"), ("batch", "jobs")]
+    if eks_versions.minor(minor) >= 35:
+        waited_for += [("resource.k8s.io", kind) for kind in DRA_KINDS]
+    assert [(group, kind) for group, kind in waited_for
+            if not {(group, kind, "list"), (group, kind, "watch")} <= granted] == []
+
+
+def test_the_default_versions_autoscaler_may_list_and_watch_the_dynamic_resource_allocation_kinds(prod_graph):
+    # Prod runs the declared default (1.35 as this is written): the release that never starts
+    # without these.
+    granted = _granted(_manifest(prod_graph, "ClusterRole")["rules"])
+    if eks_versions.minor(prod_graph.config[PREFIX + "kubernetesVersion"]) >= 35:
+        assert {("resource.k8s.io", kind, verb) for kind in DRA_KINDS for verb in ("list", "watch")} <= granted
+
+
+def test_no_release_lets_ca_create_or_delete_nodes_on_aws():
+    # The Auto Scaling group adds and removes the machines; the chart grants these verbs only to
+    # providers that create Node objects themselves (kwok, huaweicloud).
+    for minor, release in autoscaler_releases.RELEASES.items():
+        assert not {("", "nodes", "create"), ("", "nodes", "delete")} & _granted(list(release.cluster_rules)), minor
+
+
+def test_no_release_grants_the_extensions_api_group_that_kubernetes_no_longer_serves():
+    for minor, release in autoscaler_releases.RELEASES.items():
+        assert all("extensions" not in rule["apiGroups"] for rule in release.cluster_rules), minor
 
 
 def test_the_namespace_role_grants_nothing_the_official_manifest_does_not(prod_graph):

@@ -9,11 +9,14 @@ Each test runs in a copy of the project's catalog and stack files: the repositor
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
+import http.server
 import json
 import os
 import shutil
 import sys
+import threading
 import urllib.request
 from pathlib import Path
 
@@ -29,6 +32,7 @@ PROJECT = Path(__file__).resolve().parents[2]
 ADDON_TYPES = {"vpc-cni": "networking", "kube-proxy": "networking", "coredns": "networking",
                "metrics-server": "observability", "eks-pod-identity-agent": "security"}
 TODAY = datetime.date(2027, 1, 15)
+CHART_TAGS = ["v1.30.6", "v1.31.3", "v1.31.4", "v1.32.2", "v1.33.1", "v1.34.5", "v1.35.2", "v1.36.0", "v1.36.1"]
 
 
 def _epoch(day: datetime.date) -> float:
@@ -138,6 +142,53 @@ def registry(tmp_path_factory):
         yield running, digests
 
 
+# --- kubernetes/autoscaler's tagged trees, served raw ------------------------------------------------
+
+def chart_template(tag: str) -> str:
+    """A ClusterRole template in the chart's dialect (written for these tests): a DRA rule from 1.35,
+    a rule for another provider, and the `extensions` group."""
+    dra = ('  - apiGroups: [resource.k8s.io]\n    resources: [resourceslices, deviceclasses, resourceclaims]\n'
+           '    verbs: [watch, list, get]\n') if int(tag.split(".")[1]) >= 35 else ""
+    return ('{{- if and .Values.rbac.create .Values.rbac.clusterScoped -}}\n'
+            'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n'
+            '  name: {{ template "cluster-autoscaler.fullname" . }}\nrules:\n'
+            '  - apiGroups: [""]\n    resources: [pods, nodes]\n    verbs: [watch, list, get]\n'
+            '{{- if (eq .Values.cloudProvider "kwok") }}\n'
+            '  - apiGroups: [""]\n    resources: [nodes]\n    verbs: [create]\n{{- end }}\n'
+            f'{dra}'
+            '  - apiGroups: [batch, extensions]\n    resources: [jobs]\n    verbs: [get, patch]\n'
+            '{{- end -}}\n')
+
+
+def serve_charts(root: Path, templates: dict[str, str]):
+    """An HTTP server on 127.0.0.1 laying the templates out as raw.githubusercontent.com does:
+    <base>/cluster-autoscaler-<version>/<path in that tag's tree>."""
+    for tag, text in templates.items():
+        # The chart sits under cluster-autoscaler/ from the 1.35 tags, at the top before.
+        path = catalog.CHART_PATHS[0] if int(tag.split(".")[1]) >= 35 else catalog.CHART_PATHS[1]
+        target = root / f"cluster-autoscaler-{tag.removeprefix('v')}" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="module", autouse=True)
+def charts(tmp_path_factory):
+    server = serve_charts(tmp_path_factory.mktemp("charts"), {tag: chart_template(tag) for tag in CHART_TAGS})
+    global CHART_SOURCE
+    CHART_SOURCE = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+CHART_SOURCE = ""
+
+
 # --- the project copy and the stand-in CLI ---------------------------------------------------------
 
 @pytest.fixture
@@ -187,7 +238,7 @@ def aws(tmp_path, monkeypatch):
 def refresh(registry, *extra: str) -> int:
     running, _ = registry
     return main(["catalog", "refresh", "--region", "us-east-1", "--registry", f"http://{running.host}",
-                 "--today", str(TODAY), *extra])
+                 "--chart-source", CHART_SOURCE, "--today", str(TODAY), *extra])
 
 
 def rows(project: Path) -> dict[str, eks_versions.EksVersion]:
@@ -231,6 +282,81 @@ def test_refresh_pins_each_minors_newest_release_tag_by_the_digest_the_registry_
     assert pinned["1.31"].tag == "v1.31.4" and pinned["1.31"].digest == digests["v1.31.4"]
     assert pinned["1.34"].tag == "v1.34.5" and pinned["1.34"].digest == digests["v1.34.5"]
     assert pinned["1.36"].tag == "v1.36.1"  # not v1.36.0, and never a pre-release
+
+
+def test_refresh_writes_each_releases_cluster_role_rules_from_its_chart_at_its_own_tag(project, aws, registry):
+    assert refresh(registry) == EXIT_OK
+    pinned = releases(project)
+    assert pinned["1.36"].rules_source == f"{CHART_SOURCE}/cluster-autoscaler-1.36.1/{catalog.CHART_PATHS[0]}"
+    assert pinned["1.34"].rules_source == f"{CHART_SOURCE}/cluster-autoscaler-1.34.5/{catalog.CHART_PATHS[1]}"
+    assert list(pinned["1.34"].cluster_rules) == [
+        {"apiGroups": [""], "resources": ["pods", "nodes"], "verbs": ["watch", "list", "get"]},
+        {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "patch"]},
+    ]
+
+
+def test_refresh_grants_the_dynamic_resource_allocation_kinds_to_the_releases_whose_chart_does(project, aws, registry):
+    assert refresh(registry) == EXIT_OK
+    dra = {"apiGroups": ["resource.k8s.io"], "resources": ["resourceslices", "deviceclasses", "resourceclaims"],
+           "verbs": ["watch", "list", "get"]}
+    assert {minor: dra in release.cluster_rules for minor, release in releases(project).items()} == {
+        "1.31": False, "1.32": False, "1.33": False, "1.34": False, "1.35": True, "1.36": True}
+
+
+def test_a_chart_change_at_a_pinned_tag_is_said_in_the_summary(project, aws, registry, capsys, tmp_path):
+    assert refresh(registry) == EXIT_OK
+    capsys.readouterr()
+    templates = {tag: chart_template(tag) for tag in CHART_TAGS}
+    templates["v1.35.2"] = templates["v1.35.2"].replace("verbs: [get, patch]", "verbs: [get, patch, watch]")
+    server = serve_charts(tmp_path / "changed", templates)
+    try:
+        running, _ = registry
+        assert main(["catalog", "refresh", "--region", "us-east-1", "--registry", f"http://{running.host}",
+                     "--chart-source", f"http://127.0.0.1:{server.server_address[1]}",
+                     "--today", str(TODAY)]) == EXIT_OK
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Cluster Autoscaler for 1.35: its chart's ClusterRole changed" in capsys.readouterr().out
+
+
+def _refused_by_charts(project, registry, capsys, tmp_path, templates, *expected: str) -> None:
+    before = snapshot(project)
+    server = serve_charts(tmp_path / "charts", templates)
+    try:
+        running, _ = registry
+        status = main(["catalog", "refresh", "--region", "us-east-1", "--registry", f"http://{running.host}",
+                       "--chart-source", f"http://127.0.0.1:{server.server_address[1]}", "--today", str(TODAY)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert status == EXIT_FAILED
+    error = capsys.readouterr().err
+    assert snapshot(project) == before
+    for text in expected:
+        assert text in error
+
+
+def test_a_release_whose_tag_has_no_chart_template_changes_no_file(project, aws, registry, capsys, tmp_path):
+    templates = {tag: chart_template(tag) for tag in CHART_TAGS if tag != "v1.36.1"}
+    _refused_by_charts(project, registry, capsys, tmp_path, templates,
+                       "no ClusterRole template for CA v1.36.1", "cluster-autoscaler-1.36.1/")
+
+
+def test_a_chart_that_reads_a_value_the_renderer_does_not_know_changes_no_file(project, aws, registry, capsys, tmp_path):
+    templates = {tag: chart_template(tag) for tag in CHART_TAGS}
+    templates["v1.35.2"] = templates["v1.35.2"].replace(
+        "{{- if (eq .Values.cloudProvider", "{{- if (eq .Values.rbac.newMode")
+    _refused_by_charts(project, registry, capsys, tmp_path, templates,
+                       "cluster-autoscaler-1.35.2", "reads .Values.rbac.newMode, a value this renderer does not know")
+
+
+def test_the_catalogs_own_rules_are_each_releases_chart_at_its_tag_read_from_github():
+    import autoscaler_releases
+    for minor, release in autoscaler_releases.RELEASES.items():
+        version = release.tag.removeprefix("v")
+        assert release.rules_source in {f"{catalog.CHART_SOURCE}/cluster-autoscaler-{version}/{path}"
+                                        for path in catalog.CHART_PATHS}, minor
 
 
 def test_refresh_moves_pulumi_yamls_default_to_the_rules_choice(project, aws, registry):
