@@ -114,7 +114,14 @@ class Workload(pulumi.ComponentResource):
 
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.app_name, namespace=namespace_name, labels=labels,
+                # Turning podAutoscaling off hands `.spec.replicas` back from the autoscaler, whose
+                # controller owns the field through the scale subresource: without force the
+                # server-side apply that re-adds it fails on that conflict (pulumi/pulumi#13321).
+                # The program is the Deployment's source of truth, so its apply wins conflicts.
+                annotations={"pulumi.com/patchForce": "true"},
+            ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # With an autoscaler the count is its to set: a value here would be applied again on
                 # every `up`, resetting (server-side apply: conflicting with) what the autoscaler
@@ -145,6 +152,12 @@ class Workload(pulumi.ComponentResource):
             metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="NodePort",
+                # Cluster, not Local: every node answers the nodePort and the NLB's health check
+                # (through the nodePort) passes on any node while one pod is ready, so traffic spreads
+                # over all nodes and a rollout or a node without a pod never takes a target out.
+                # The price: kube-proxy source-NATs the traffic, and the backend sees a node's address,
+                # not the client's (it keys nothing on it).
+                external_traffic_policy="Cluster",
                 selector=selector,
                 ports=[k8s.core.v1.ServicePortArgs(
                     name=CONTAINER_PORT_NAME,

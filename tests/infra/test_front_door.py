@@ -188,6 +188,24 @@ def test_with_an_autoscaler_the_deployment_leaves_the_replica_count_to_it(prod):
     assert "replicas" not in prod.one(DEPLOYMENT, "workload-deployment").inputs["spec"]
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_service_spreads_nodeport_traffic_over_every_node_at_the_cost_of_the_clients_address(stack):
+    # Local would keep the client's address but fail the NLB's health check on every node without
+    # a ready pod of the backend; the access log records node addresses instead (components/workload.py).
+    service = evaluate_stack(stack).one("kubernetes:core/v1:Service", "workload-service").inputs["spec"]
+    assert service["externalTrafficPolicy"] == "Cluster"
+
+
+@pytest.mark.parametrize("pod_autoscaling", [True, False])
+def test_the_deployments_apply_wins_the_replicas_conflict_left_by_a_removed_autoscaler(pod_autoscaling):
+    # podAutoscaling on -> off: kube-controller-manager owns .spec.replicas through the scale
+    # subresource; re-adding it from the program fails on that conflict unless the apply is forced
+    # (pulumi-kubernetes reads pulumi.com/patchForce on any resource it server-side applies).
+    evaluation = evaluate_stack("prod", {PREFIX + "podAutoscaling": pod_autoscaling})
+    metadata = evaluation.one(DEPLOYMENT, "workload-deployment").inputs["metadata"]
+    assert metadata["annotations"]["pulumi.com/patchForce"] == "true"
+
+
 def test_the_metrics_server_add_on_is_installed_once_nodes_exist(prod):
     [metrics_server] = [r for r in prod.of_type(ADDON) if r.inputs["addonName"] == "metrics-server"]
     assert metrics_server.inputs["clusterName"] == "backend-on-eks-prod"
