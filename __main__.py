@@ -7,7 +7,9 @@ and every edge between them is an output passed here, so the graph reads top to 
 import pulumi
 
 import access
+import addon_versions
 import autoscaler_releases
+import control_plane_logs
 import settings
 import zones
 from components.cluster import Cluster, ClusterArgs
@@ -17,6 +19,7 @@ from components.image import Image, ImageArgs
 from components.network import Network, NetworkArgs
 from components.node_autoscaler import NodeAutoscaler, NodeAutoscalerArgs
 from components.registry import Registry, RegistryArgs
+from components.stack_readers import NamedObjects, StackReaders, StackReadersArgs
 from components.workload import Workload, WorkloadArgs
 
 # Relative to the project directory, where the CLI runs the program and the docker provider:
@@ -32,6 +35,7 @@ config = settings.load()
 # What the program must learn from AWS before it declares anything: a wrong answer here would
 # otherwise surface half-way through an `up`.
 cluster_access = access.cluster_access(config)
+control_plane_logs.refuse_a_group_left_after_a_destroy(config.cluster_name, config.region)
 availability_zones = zones.zones_offering(config.node_instance_types, config.availability_zone_count)
 
 network = Network("network", NetworkArgs(
@@ -44,8 +48,10 @@ cluster = Cluster("cluster", ClusterArgs(
     cluster_name=config.cluster_name,
     kubernetes_version=config.kubernetes_version,
     upgrade_policy=config.upgrade_policy,
-    vpc_cni_version=config.addon_versions.vpc_cni,
-    kube_proxy_version=config.addon_versions.kube_proxy,
+    vpc_cni_version=addon_versions.installed_version(
+        "vpc-cni", config.kubernetes_version, config.addon_versions.vpc_cni),
+    kube_proxy_version=addon_versions.installed_version(
+        "kube-proxy", config.kubernetes_version, config.addon_versions.kube_proxy),
     vpc_id=network.vpc_id,
     public_subnet_ids=network.public_subnet_ids,
     private_subnet_ids=network.private_subnet_ids,
@@ -53,6 +59,7 @@ cluster = Cluster("cluster", ClusterArgs(
     api_public_access_cidrs=config.api_public_access_cidrs,
     access_grants=cluster_access.grants,
     cluster_tags={access.CREATOR_TAG: cluster_access.creator_arn},
+    control_plane_log_tags={control_plane_logs.OWNER_TAG: control_plane_logs.owner()},
     control_plane_log_retention_days=config.control_plane_log_retention_days,
     node_instance_types=config.node_instance_types,
     node_ami_type=config.node_ami_type,
@@ -106,15 +113,32 @@ workload = Workload("workload", WorkloadArgs(
     egress_ports=(config.upstream_port,),
 ))
 
+# The stack's objects AmazonEKSViewPolicy does not read, for its readers' group to be let read.
+readable_cluster_objects: list[NamedObjects] = []
+readable_namespaced_objects: dict[str, list[NamedObjects]] = {}
 if config.node_autoscaling:
     autoscaler_release = autoscaler_releases.release_for(config.kubernetes_version)
-    NodeAutoscaler("node-autoscaler", NodeAutoscalerArgs(
+    node_autoscaler = NodeAutoscaler("node-autoscaler", NodeAutoscalerArgs(
         cluster_name=cluster.cluster_name,
         kubeconfig=cluster.kubeconfig,
         image=autoscaler_release.image,
         cluster_rules=autoscaler_release.cluster_rules,
         region=config.region,
         depends_on=[cluster.node_group],
+    ))
+    role, binding = node_autoscaler.cluster_role_names[0], node_autoscaler.cluster_role_names[1]
+    readable_cluster_objects += [NamedObjects("clusterroles", [role]), NamedObjects("clusterrolebindings", [binding])]
+    role, binding = node_autoscaler.namespace_role_names[0], node_autoscaler.namespace_role_names[1]
+    readable_namespaced_objects[node_autoscaler.rbac_namespace] = [
+        NamedObjects("roles", [role]), NamedObjects("rolebindings", [binding])]
+
+if config.viewer_principal_arns:
+    StackReaders("stack-readers", StackReadersArgs(
+        kubeconfig=cluster.kubeconfig,
+        group=access.STACK_READERS_GROUP,
+        stack_namespace=workload.namespace,
+        cluster_objects=readable_cluster_objects,
+        namespaced_objects=readable_namespaced_objects,
     ))
 
 if config.exposure == "loadBalancer":

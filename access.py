@@ -26,6 +26,9 @@ import settings
 from components.cluster import CLUSTER_ADMIN_POLICY, VIEW_POLICY, AccessGrant
 
 CREATOR_TAG = "backend-on-eks/cluster-creator"
+# The Kubernetes group of viewerPrincipalArns' entries: components/stack_readers.py lets it read the
+# stack's own objects that AmazonEKSViewPolicy leaves out (RBAC objects, its Secrets).
+STACK_READERS_GROUP = "backend-on-eks:stack-readers"
 
 
 class UnknownClusterCreator(pulumi.RunError):
@@ -70,11 +73,11 @@ def cluster_access(config: settings.StackSettings) -> ClusterAccess:
             f"backend-on-eks:viewerPrincipalArns lists {creator}, the cluster's creator: EKS made it "
             "cluster admin and it stays so; delete its entry with `aws eks delete-access-entry` to demote it"
         )
-    wanted = [(arn, CLUSTER_ADMIN_POLICY) for arn in (*config.admin_principal_arns, *config.deploy_principal_arns)]
-    wanted += [(arn, VIEW_POLICY) for arn in config.viewer_principal_arns]
+    wanted = [(arn, CLUSTER_ADMIN_POLICY, ()) for arn in (*config.admin_principal_arns, *config.deploy_principal_arns)]
+    wanted += [(arn, VIEW_POLICY, (STACK_READERS_GROUP,)) for arn in config.viewer_principal_arns]
     grants = {
-        settings.access_entry_key(arn): AccessGrant(arn, policy)
-        for arn, policy in wanted
+        settings.access_entry_key(arn): AccessGrant(arn, policy, groups)
+        for arn, policy, groups in wanted
         if arn != creator
     }
     return ClusterAccess(creator_arn=creator, grants=grants)

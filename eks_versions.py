@@ -277,8 +277,8 @@ def check(
     unknown `support_type`, or STANDARD on a version already in extended support (EKS: "You
     cannot disable extended support once your cluster has entered it").
     Warnings: a version past standard support (what it costs from which date), one leaving it
-    within STANDARD_SUPPORT_NOTICE_DAYS, add-ons this table has no pin for (pulumi-eks will pick
-    the most recent one).
+    within STANDARD_SUPPORT_NOTICE_DAYS, add-ons this table has no pin for (the program then asks
+    AWS for its default version: addon_versions.py).
     `support_type` is the cluster's upgrade policy; None skips the checks that need it.
     `rows` defaults to the catalog (`ops catalog check` passes another checkout's).
     """
@@ -350,8 +350,9 @@ def check(
     missing = row.addons.missing(INSTALLED_ADDONS)
     if missing:
         warnings.append(
-            f"no pinned {', '.join(missing)} add-on version for Kubernetes {version}: pulumi-eks "
-            "will install the most recent one, so a later `pulumi up` can upgrade it unasked"
+            f"no pinned {', '.join(missing)} add-on version for Kubernetes {version} in the catalog: the "
+            "program installs the version AWS marks default for it, asked on every run, so it moves when "
+            "AWS moves its default; `python -m ops catalog refresh` pins it"
         )
     return problems, warnings
 

@@ -28,6 +28,8 @@ class AccessGrant:
     access_policy: str
     """Name of an EKS cluster access policy (AmazonEKSClusterAdminPolicy, AmazonEKSViewPolicy),
     associated at cluster scope."""
+    kubernetes_groups: tuple[str, ...] = ()
+    """Kubernetes groups the principal is mapped to, for RBAC bindings beyond the access policy."""
 
 
 @dataclass
@@ -36,9 +38,9 @@ class ClusterArgs:
     kubernetes_version: str
     upgrade_policy: str
     """EKS support type, STANDARD or EXTENDED (EKS would default to EXTENDED)."""
-    vpc_cni_version: str | None
-    kube_proxy_version: str | None
-    """Add-on versions pinned per Kubernetes version; None lets pulumi-eks take the newest."""
+    vpc_cni_version: pulumi.Input[str]
+    kube_proxy_version: pulumi.Input[str]
+    """Add-on versions, always given: left out, pulumi-eks takes the newest on every run."""
     vpc_id: pulumi.Input[str]
     public_subnet_ids: pulumi.Input[Sequence[str]]
     private_subnet_ids: pulumi.Input[Sequence[str]]
@@ -65,6 +67,8 @@ class ClusterArgs:
     """By a stable key per principal, so reordering the lists replaces nothing. Never the
     creator's: EKS made that entry itself."""
     cluster_tags: Mapping[str, str] = field(default_factory=dict)
+    control_plane_log_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags of the control-plane log group: how a later run tells it from one EKS re-created."""
 
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
@@ -127,6 +131,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-control-plane-logs",
             name=f"/aws/eks/{args.cluster_name}/cluster",
             retention_in_days=args.control_plane_log_retention_days,
+            tags=dict(args.control_plane_log_tags) or None,
             opts=child,
         )
 
@@ -144,6 +149,7 @@ class Cluster(pulumi.ComponentResource):
             access_entries={
                 key: eks.AccessEntryArgs(
                     principal_arn=grant.principal_arn,
+                    kubernetes_groups=list(grant.kubernetes_groups) or None,
                     access_policies={
                         _association_name(grant.access_policy): eks.AccessPolicyAssociationArgs(
                             policy_arn=pulumi.Output.concat(

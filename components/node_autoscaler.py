@@ -169,6 +169,11 @@ class NodeAutoscaler(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
     image: str
     service_account: str
+    cluster_role_names: pulumi.Output[list[str]]
+    """Its ClusterRole's and ClusterRoleBinding's names: what a reader of the stack must be let read."""
+    rbac_namespace: str
+    namespace_role_names: pulumi.Output[list[str]]
+    """Its Role's and RoleBinding's names, in `rbac_namespace`."""
 
     def __init__(self, name: str, args: NodeAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:NodeAutoscaler", name, None, opts)
@@ -340,7 +345,12 @@ class NodeAutoscaler(pulumi.ComponentResource):
         self.role_arn = role.arn
         self.image = args.image
         self.service_account = SERVICE_ACCOUNT
-        self.register_outputs({"role_arn": self.role_arn, "image": self.image})
+        self.cluster_role_names = pulumi.Output.all(cluster_role.metadata.name, cluster_role_binding.metadata.name)
+        self.rbac_namespace = NAMESPACE
+        self.namespace_role_names = pulumi.Output.all(namespace_role.metadata.name, role_binding.metadata.name)
+        self.register_outputs({"role_arn": self.role_arn, "image": self.image,
+                               "cluster_role_names": self.cluster_role_names,
+                               "namespace_role_names": self.namespace_role_names})
 
 
 # Its status ConfigMap (and the priority expander's, should that expander ever be chosen).

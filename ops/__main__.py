@@ -13,6 +13,7 @@ from pathlib import Path
 from ops import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from ops.catalog import register_catalog
 from ops.endpoint import TOPIC
+from ops.leftovers import register_logs
 from ops.outputs import OutputsError, StackOutputs, load_outputs_file, load_stack_outputs
 from ops.render import register_render
 from ops.verify import Options, verify
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_verify(commands)
     register_render(commands)
     register_catalog(commands)
+    register_logs(commands)
     return parser
 
 

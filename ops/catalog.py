@@ -443,7 +443,7 @@ def check(today: datetime.date, project_dir: Path = PROJECT_DIR) -> tuple[list[s
         missing = row.addons.missing(eks_versions.INSTALLED_ADDONS)
         if missing:
             problems.append(f"Pulumi.yaml's default Kubernetes {default} has no pinned {', '.join(missing)}: "
-                            "pulumi-eks would install the newest on every run")
+                            "the program installs whatever AWS marks default, which moves when AWS moves it")
     try:
         chosen = eks_versions.default_version(today, rows)
         if chosen != default:

@@ -375,7 +375,41 @@ def identity_invoke_fakes(
     }
 
 
+def _addon_version(args: dict) -> dict:
+    # eks:getAddonVersion answers one version of the add-on for the Kubernetes version: the one
+    # describe-addon-versions marks defaultVersion, or with mostRecent the newest. Which version
+    # AWS answers cannot be known offline; these are made up in AWS's form, and differ, so a test
+    # can tell which one the program asked for.
+    patch = 9 if args.get("mostRecent") else 1
+    version = f"v1.{int(args['kubernetesVersion'].split('.')[1]) - 14}.{patch}-eksbuild.1"
+    return {"id": args["addonName"], "addonName": args["addonName"], "kubernetesVersion": args["kubernetesVersion"],
+            "mostRecent": bool(args.get("mostRecent")), "version": version, "region": REGION}
+
+
+def log_group_invoke_fakes(groups: Mapping[str, Mapping[str, str]]):
+    """getLogGroups and getLogGroup of an account holding `groups` (name -> tags). getLogGroups
+    answers every name under the prefix; getLogGroup fails on a name that does not exist, as the
+    data source does."""
+    def listed(args: dict) -> dict:
+        prefix = args.get("logGroupNamePrefix", "")
+        names = sorted(name for name in groups if name.startswith(prefix))
+        return {"id": REGION, "logGroupNamePrefix": prefix, "logGroupNames": names,
+                "arns": [f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}" for name in names], "region": REGION}
+
+    def one(args: dict) -> dict:
+        name = args["name"]
+        if name not in groups:
+            raise Exception(f"reading CloudWatch Logs Log Group ({name}): empty result")
+        return {"id": name, "name": name, "arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}",
+                "tags": dict(groups[name]), "retentionInDays": 0, "region": REGION}
+
+    return {"aws:cloudwatch/getLogGroups:getLogGroups": listed, "aws:cloudwatch/getLogGroup:getLogGroup": one}
+
+
 INVOKE_FAKES = {
+    # A new account: no log group yet.
+    **log_group_invoke_fakes({}),
+    "aws:eks/getAddonVersion:getAddonVersion": _addon_version,
     # A new account: no repository yet, so the program lists no images (ECR's ListImages would
     # fail with RepositoryNotFoundException on a repository that does not exist).
     "aws:ecr/getRepositories:getRepositories": lambda args: {"id": REGION, "names": [], "region": REGION},

@@ -28,6 +28,8 @@ def test_each_stack_renders_its_namespace_deployment_service_budget_and_network_
     assert sorted(backend) == sorted([
         "Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service",
         *(["HorizontalPodAutoscaler"] if stack.stack == "prod" else []),
+        # The stack readers' Secret rights in the stack's own namespace (components/stack_readers.py).
+        "Role", "RoleBinding",
     ])
 
 
@@ -80,8 +82,10 @@ def test_every_namespaced_object_lives_in_the_managed_namespace_or_is_the_node_a
         if manifest["kind"] in CLUSTER_SCOPED:
             continue
         metadata = manifest["metadata"]
+        # In kube-system: the node autoscaler's objects, and the stack readers' right to read its roles.
         assert metadata["namespace"] == namespace or (
-            metadata["namespace"] == "kube-system" and metadata["name"] == "cluster-autoscaler"), manifest["kind"]
+            metadata["namespace"] == "kube-system"
+            and metadata["name"] in ("cluster-autoscaler", "backend-on-eks-stack-reader")), manifest["kind"]
 
 
 def checkov(directory) -> tuple[int, dict]:

@@ -606,7 +606,7 @@ def test_check_warns_while_the_default_nears_the_end_of_standard_support(project
 
 def test_check_fails_when_the_default_lacks_a_pin(project):
     problems, _ = check(project, datetime.date(2026, 12, 3))
-    assert "Pulumi.yaml's default Kubernetes 1.35 has no pinned vpc-cni: pulumi-eks would install the newest on every run" in problems
+    assert "Pulumi.yaml's default Kubernetes 1.35 has no pinned vpc-cni: the program installs whatever AWS marks default, which moves when AWS moves it" in problems
 
 
 def test_check_fails_when_a_newer_version_is_the_rules_choice(project, aws, registry):

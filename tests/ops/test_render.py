@@ -12,7 +12,8 @@ def test_render_prints_every_kubernetes_object_of_the_stack_as_yaml(capsys):
     assert main(["render", "--stack", "dev"]) == 0
     documents = list(yaml.safe_load_all(capsys.readouterr().out))
     assert sorted(d["kind"] for d in documents) == [
-        "Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget", "Service",
+        "ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "NetworkPolicy", "PodDisruptionBudget",
+        "Role", "RoleBinding", "Service",
     ]
     deployment = next(d for d in documents if d["kind"] == "Deployment")
     assert deployment["spec"]["replicas"] == 2 and isinstance(deployment["spec"]["replicas"], int)
