@@ -123,11 +123,9 @@ class Workload(pulumi.ComponentResource):
                 annotations={"pulumi.com/patchForce": "true"},
             ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
-                # With an autoscaler the count is its to set: a value here would be applied again on
-                # every `up`, resetting (server-side apply: conflicting with) what the autoscaler
-                # decided. Left out, a new Deployment starts at one pod and the autoscaler raises it
-                # to its minimum within seconds.
-                replicas=None if args.max_replicas is not None else args.replicas,
+                # Always declared, so a new Deployment starts at `replicas` pods; with an autoscaler
+                # the count is then its to set, through ignore_changes below.
+                replicas=args.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 revision_history_limit=5,
                 progress_deadline_seconds=300,
@@ -144,7 +142,14 @@ class Workload(pulumi.ComponentResource):
                     ),
                 ),
             ),
-            opts=child,
+            # With an autoscaler, pulumi-kubernetes' server-side apply of an ignored field
+            # (provider/pkg/await/await.go, handleSSAIgnoreFields) leaves it out of the apply once
+            # another manager owns it (the HPA's controller, after its first scale), and otherwise
+            # re-sends the live value. So an `up` never resets what the HPA chose, and turning
+            # podAutoscaling on keeps the pods running instead of dropping to one (omitting the
+            # field would make Kubernetes reset it).
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                ignore_changes=["spec.replicas"] if args.max_replicas is not None else None)),
         )
 
         service = k8s.core.v1.Service(

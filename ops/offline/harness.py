@@ -87,6 +87,8 @@ class Registration:
     protect: bool
     inputs: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict)
+    ignore_changes: list[str] = field(default_factory=list)
+    """The `ignore_changes` resource option, as the engine receives it (input property paths)."""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     pending: bool = False
     """In a preview, the resource is yet to be created or changed: `outputs` is the provider's plan
@@ -395,6 +397,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 custom=request.custom,
                 remote=request.remote,
                 protect=request.protect,
+                ignore_changes=list(request.ignoreChanges),
                 inputs=_unwrap_secrets(plain),
                 secret_inputs=set(secret_paths(plain)),
                 outputs=_marked(registered.state),

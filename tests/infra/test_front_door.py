@@ -184,8 +184,22 @@ def test_prods_autoscaler_runs_the_deployment_from_replicas_to_max_replicas_on_c
         "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}}}]
 
 
-def test_with_an_autoscaler_the_deployment_leaves_the_replica_count_to_it(prod):
-    assert "replicas" not in prod.one(DEPLOYMENT, "workload-deployment").inputs["spec"]
+def test_with_an_autoscaler_up_leaves_the_replica_count_to_it(prod):
+    # An ignored field is left out of the server-side apply once the HPA's controller owns it,
+    # and sent with its live value until then: never reset to the declared count.
+    assert prod.one(DEPLOYMENT, "workload-deployment").ignore_changes == ["spec.replicas"]
+
+
+def test_with_an_autoscaler_a_new_deployment_still_starts_at_replicas_pods(prod):
+    # Left out, the field would make Kubernetes start (and, turning podAutoscaling on for a live
+    # stack, scale down) to one pod until the HPA's first sync.
+    assert prod.one(DEPLOYMENT, "workload-deployment").inputs["spec"]["replicas"] == 3
+
+
+def test_without_an_autoscaler_up_sets_the_replica_count():
+    evaluation = evaluate_stack("prod", {PREFIX + "podAutoscaling": False})
+    deployment = evaluation.one(DEPLOYMENT, "workload-deployment")
+    assert deployment.ignore_changes == [] and deployment.inputs["spec"]["replicas"] == 3
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
