@@ -7,16 +7,20 @@ Each command registers its own subparser and handler, so adding one touches only
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from ops import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from ops import EXIT_OK, EXIT_UNHEALTHY, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_WRONG_ANSWERS
 from ops.catalog import register_catalog
 from ops.endpoint import TOPIC
 from ops.leftovers import register_logs
 from ops.outputs import OutputsError, StackOutputs, load_outputs_file, load_stack_outputs
 from ops.render import register_render
-from ops.verify import Options, verify
+from ops.verify import UNHEALTHY, UNREACHABLE, WRONG_ANSWERS, Options, verify
+
+VERDICT_EXIT_CODES = {"ok": EXIT_OK, UNHEALTHY: EXIT_UNHEALTHY, WRONG_ANSWERS: EXIT_WRONG_ANSWERS,
+                      UNREACHABLE: EXIT_UNREACHABLE}
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,7 +45,9 @@ def register_verify(commands: argparse._SubParsersAction) -> None:
         description=(
             "Check a deployed stack: nodes ready, Deployment rolled out, pods and their latest "
             "events, the image digest the pods run against the one the stack built, and the "
-            "backend's /readyz and /contents/<topic>. Exits 1 with one line per problem."
+            "backend's /readyz and /contents/<topic>, one line per problem. Exits 0 when every check "
+            "passed, 1 when the stack is unhealthy (nodes, rollout, pods, image, load balancer "
+            "targets), 3 when the backend answered wrongly, 4 when something could not be reached."
         ),
     )
     source = parser.add_mutually_exclusive_group(required=True)
@@ -86,6 +92,13 @@ def register_verify(commands: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="timeout of each HTTP check (default: 15)",
     )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write the result as JSON (verdict, problems by kind, pod digests) to PATH; "
+             "'-' writes it to stdout and the report to stderr",
+    )
     parser.set_defaults(handler=run_verify)
 
 
@@ -102,8 +115,15 @@ def run_verify(args: argparse.Namespace) -> int:
         events_per_pod=args.events,
         http_timeout=args.http_timeout,
     )
-    report = verify(outputs, options, sys.stdout, sys.stderr)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    to_stdout = args.json is not None and str(args.json) == "-"
+    report = verify(outputs, options, sys.stderr if to_stdout else sys.stdout, sys.stderr)
+    if args.json is not None:
+        text = json.dumps(report.as_json(outputs), indent=2) + "\n"
+        if to_stdout:
+            sys.stdout.write(text)
+        else:
+            args.json.write_text(text, encoding="utf-8")
+    return VERDICT_EXIT_CODES[report.verdict]
 
 
 def read_outputs(args: argparse.Namespace) -> StackOutputs:

@@ -18,6 +18,11 @@ from kubernetes.client.exceptions import ApiException
 class ClusterError(RuntimeError):
     """The Kubernetes API could not be reached or refused a read `verify` needs."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        """The API's HTTP status, None when nothing answered."""
+
 
 @dataclass(frozen=True)
 class PodEvent:
@@ -130,7 +135,7 @@ class Cluster:
         try:
             return method(*args, _request_timeout=self.request_timeout, **kwargs)
         except ApiException as error:
-            raise ClusterError(f"cannot {what}: HTTP {error.status} {_api_message(error)}") from None
+            raise ClusterError(f"cannot {what}: HTTP {error.status} {_api_message(error)}", error.status) from None
         except Exception as error:  # connection refused, TLS, DNS: urllib3 raises many types
             raise ClusterError(f"cannot {what} at {self.server}: {error}") from None
 

@@ -32,16 +32,54 @@ class Options:
     api_timeout: float = 15.0
 
 
+UNHEALTHY = "unhealthy"
+WRONG_ANSWERS = "wrong answers"
+UNREACHABLE = "could not reach"
+# The verdict when several kinds failed: a sick stack explains wrong or missing answers, and
+# wrong answers say more than a path that did not answer.
+VERDICT_ORDER = (UNHEALTHY, WRONG_ANSWERS, UNREACHABLE)
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str
+    message: str
+
+
 @dataclass
 class Report:
-    failures: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     rollout_complete: bool = False
     # Pod name -> digest its app container runs; what the e2e test checks a rollout against.
     pod_digests: dict[str, str | None] = field(default_factory=dict)
 
     @property
+    def failures(self) -> list[str]:
+        return [problem.message for problem in self.problems]
+
+    @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.problems
+
+    @property
+    def verdict(self) -> str:
+        """"ok", or the first kind of VERDICT_ORDER that failed."""
+        kinds = {problem.kind for problem in self.problems}
+        return next((kind for kind in VERDICT_ORDER if kind in kinds), "ok")
+
+    def add(self, kind: str, messages: list[str]) -> None:
+        self.problems += [Problem(kind, message) for message in messages]
+
+    def as_json(self, outputs: StackOutputs) -> dict:
+        return {
+            "ok": self.ok, "verdict": self.verdict,
+            "stack": {"clusterName": outputs.cluster_name, "region": outputs.region,
+                      "deployment": f"{outputs.namespace}/{outputs.deployment_name}",
+                      "imageRef": outputs.image_ref},
+            "rolloutComplete": self.rollout_complete,
+            "podDigests": dict(sorted(self.pod_digests.items())),
+            "problems": [{"kind": problem.kind, "message": problem.message} for problem in self.problems],
+        }
 
 
 def verify(
@@ -63,7 +101,7 @@ def verify(
             outputs.kubeconfig, outputs.namespace, request_timeout=options.api_timeout
         )
     except ClusterError as error:
-        report.failures.append(str(error))
+        report.add(UNREACHABLE, [str(error)])
         _print_verdict(report, out)
         return report
     with cluster:
@@ -98,18 +136,18 @@ class _Verification:
             nodes = self.cluster.nodes()
         except ClusterError as error:
             # Nothing else can be read either; say how to get access rather than listing echoes.
-            self.fail(f"{error}{_access_hint(self.outputs)}")
+            self.fail(f"{error}{_access_hint(self.outputs)}", UNREACHABLE)
             return
         self.show_nodes(nodes)
-        self.report.failures.extend(health.node_failures(nodes))
+        self.report.add(UNHEALTHY, health.node_failures(nodes))
 
         try:
             deployment, pods = self.wait_for_rollout()
         except ClusterError as error:
-            self.fail(str(error))
+            self.fail(str(error), _kind_of(error))
             return
         self.show_pods(pods)
-        self.report.failures.extend(health.pod_failures(_live(pods)))
+        self.report.add(UNHEALTHY, health.pod_failures(_live(pods)))
         if not pods:
             self.fail(f"no pods match deployment {deployment.metadata.name}'s selector")
         self.show_events(pods)
@@ -117,8 +155,8 @@ class _Verification:
         self.check_front_door()
         self.check_http()
 
-    def fail(self, reason: str) -> None:
-        self.report.failures.append(reason)
+    def fail(self, reason: str, kind: str = UNHEALTHY) -> None:
+        self.report.add(kind, [reason])
 
     def emit(self, section: str) -> None:
         print(f"\n{section}", file=self.out)
@@ -219,7 +257,7 @@ class _Verification:
             try:
                 events = self.cluster.pod_events(pod.metadata.name, limit)
             except ClusterError as error:
-                self.fail(str(error))
+                self.fail(str(error), _kind_of(error))
                 continue
             rows.extend(_event_row(pod.metadata.name, event) for event in events)
         headers = ["POD", "TIME (UTC)", "TYPE", "REASON", "COUNT", "MESSAGE"]
@@ -243,7 +281,7 @@ class _Verification:
         self.emit(
             table.render(f"IMAGE (stack built {expected})", ["POD", "CONTAINER", "DIGEST", "CHECK"], rows)
         )
-        self.report.failures.extend(failures)
+        self.report.add(UNHEALTHY, failures)
 
     def check_front_door(self) -> None:
         """With a load balancer: its targets (the nodes, on the nodePort), waited for until the
@@ -256,7 +294,7 @@ class _Verification:
             try:
                 targets = front_door.describe_target_health(arn, self.outputs.region, self.options.api_timeout)
             except front_door.FrontDoorError as error:
-                self.fail(str(error))
+                self.fail(str(error), UNREACHABLE)
                 return
             if front_door.settled(targets) or time.monotonic() >= deadline:
                 break
@@ -264,7 +302,7 @@ class _Verification:
         rows = [[t.id, t.port if t.port is not None else "-", t.state, t.reason or "-"] for t in targets]
         self.emit(table.render(f"FRONT DOOR {self.outputs.service_url or ''} (target group {arn})",
                                ["TARGET", "PORT", "STATE", "REASON"], rows))
-        self.report.failures.extend(front_door.failures(targets, arn))
+        self.report.add(UNHEALTHY, front_door.failures(targets, arn))
 
     def check_http(self) -> None:
         endpoint = self.endpoint()
@@ -280,7 +318,9 @@ class _Verification:
         )
         for check in checks:
             if not check.ok:
-                self.fail(f"GET /{check.path} via {endpoint.description}: {check.detail}")
+                # Status 0: nothing answered; any status is an answer, and the wrong one.
+                self.fail(f"GET /{check.path} via {endpoint.description}: {check.detail}",
+                          WRONG_ANSWERS if check.status else UNREACHABLE)
 
     def endpoint(self) -> Endpoint | None:
         if self.outputs.service_url:
@@ -288,7 +328,7 @@ class _Verification:
         try:
             service = self.cluster.service(self.outputs.service_name)
         except ClusterError as error:
-            self.fail(str(error))
+            self.fail(str(error), _kind_of(error))
             return None
         port = _service_port(service, self.outputs.node_port, self.outputs.container_port)
         if port is None:
@@ -301,6 +341,12 @@ class _Verification:
             )
             return None
         return ProxyEndpoint(self.cluster, self.outputs.service_name, port, self.options.http_timeout)
+
+
+def _kind_of(error: ClusterError) -> str:
+    # A 404 is an answer: an object the stack declares is missing. Anything else (no answer,
+    # 401/403, a server error) says nothing about the stack's health.
+    return UNHEALTHY if error.status == 404 else UNREACHABLE
 
 
 def _access_hint(outputs: StackOutputs) -> str:

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from ops import EXIT_UNHEALTHY, EXIT_UNREACHABLE, EXIT_WRONG_ANSWERS
 from tests.ops.cluster_state import OTHER_DIGEST, STACK_DIGEST
 from tests.ops.conftest import stack_outputs
 
@@ -143,7 +144,7 @@ def test_kubeconfig_credentials_are_never_printed(kube_api, run_verify):
 
     result = run_verify(stack_outputs(kube_api, kubeconfig=json.dumps(kubeconfig)))
 
-    assert result.code == 1
+    assert result.code == EXIT_WRONG_ANSWERS
     assert "s3cr3t" not in result.out + result.err
 
 
@@ -264,7 +265,7 @@ def test_readiness_endpoint_down_fails_with_its_status(kube_api, run_verify):
 
     result = run_verify(stack_outputs(kube_api))
 
-    assert result.code == 1
+    assert result.code == EXIT_WRONG_ANSWERS
     assert result.failures == [
         "GET /readyz via API server proxy to service backend/backend:80: "
         'answered HTTP 503, expected 200: {"status": "not ready"}'
@@ -276,7 +277,7 @@ def test_contents_endpoint_error_fails(kube_api, run_verify):
 
     result = run_verify(stack_outputs(kube_api))
 
-    assert result.code == 1
+    assert result.code == EXIT_WRONG_ANSWERS
     assert result.failures == [
         "GET /contents/python via API server proxy to service backend/backend:80: "
         'answered HTTP 502, expected 200: {"message": "upstream search failed"}'
@@ -288,7 +289,7 @@ def test_contents_body_without_outcome_list_breaks_the_contract(kube_api, run_ve
 
     result = run_verify(stack_outputs(kube_api))
 
-    assert result.code == 1
+    assert result.code == EXIT_WRONG_ANSWERS
     assert any("answered 200 but the body has no 'outcome' list" in f for f in result.failures)
 
 
@@ -297,7 +298,7 @@ def test_contents_item_missing_a_field_breaks_the_contract(kube_api, run_verify)
 
     result = run_verify(stack_outputs(kube_api))
 
-    assert result.code == 1
+    assert result.code == EXIT_WRONG_ANSWERS
     assert any(f.endswith("answered 200 but outcome[0] lacks url") for f in result.failures)
 
 
@@ -306,7 +307,7 @@ def test_service_url_that_does_not_answer_fails(kube_api, run_verify):
 
     result = run_verify(stack_outputs(kube_api, serviceUrl=url, portForwardCommand=None))
 
-    assert result.code == 1
+    assert result.code == EXIT_UNREACHABLE
     assert any(f.startswith(f"GET /readyz via {url}: no answer from {url}") for f in result.failures)
 
 
@@ -316,7 +317,7 @@ def test_unreachable_api_server_fails_with_the_access_hint(kube_api, run_verify)
 
     result = run_verify(stack_outputs(kube_api, kubeconfig=json.dumps(kubeconfig)))
 
-    assert result.code == 1
+    assert result.code == EXIT_UNREACHABLE
     assert len(result.failures) == 1
     assert result.failures[0].startswith("cannot list nodes at http://127.0.0.1:")
     assert result.failures[0].endswith(
@@ -338,7 +339,7 @@ def test_an_unreachable_api_server_with_an_exec_plugin_names_the_plugin_command(
 
     result = run_verify(stack_outputs(kube_api, kubeconfig=json.dumps(kubeconfig)))
 
-    assert result.code == 1
+    assert result.code == EXIT_UNREACHABLE
     assert "the kubeconfig gets its token by running `true eks get-token`" in result.failures[0]
 
 
@@ -347,3 +348,55 @@ def test_a_missing_deployment_fails_naming_it(kube_api, run_verify):
 
     assert result.code == 1
     assert result.failures[-1].startswith("cannot read deployment backend/frontend: HTTP 404")
+
+
+# --- the verdict: which kind of failure, for a deploy to act on ---------------------------------
+
+
+def test_a_stack_that_is_unhealthy_and_answers_wrongly_is_judged_unhealthy(kube_api, run_verify):
+    # The sick pod explains the wrong answer; rolling back is about the pods.
+    kube_api.scenario.waiting_reason = "CrashLoopBackOff"
+    kube_api.scenario.contents_status = 502
+
+    result = run_verify(stack_outputs(kube_api))
+
+    assert result.code == EXIT_UNHEALTHY
+
+
+def test_a_missing_deployment_is_unhealthy_not_unreachable(kube_api, run_verify):
+    # The API answered 404: an object the stack declares is gone.
+    result = run_verify(stack_outputs(kube_api, deploymentName="missing"))
+
+    assert result.code == EXIT_UNHEALTHY
+
+
+def test_the_json_result_gives_the_verdict_and_each_problems_kind(kube_api, run_verify, tmp_path):
+    kube_api.scenario.contents_status = 502
+    target = tmp_path / "verify.json"
+
+    result = run_verify(stack_outputs(kube_api), "--json", str(target))
+
+    document = json.loads(target.read_text())
+    assert result.code == EXIT_WRONG_ANSWERS
+    assert (document["ok"], document["verdict"]) == (False, "wrong answers")
+    assert document["problems"] == [{"kind": "wrong answers", "message": result.failures[0]}]
+    assert document["stack"]["imageRef"] == stack_outputs(kube_api)["imageRef"]
+    assert "RESULT: FAILED" in result.out  # the report still goes to stdout
+
+
+def test_a_passing_run_records_the_digest_each_pod_runs_in_the_json(kube_api, run_verify, tmp_path):
+    target = tmp_path / "verify.json"
+
+    assert run_verify(stack_outputs(kube_api), "--json", str(target)).code == 0
+
+    document = json.loads(target.read_text())
+    assert (document["ok"], document["verdict"], document["problems"]) == (True, "ok", [])
+    assert set(document["podDigests"].values()) == {STACK_DIGEST}
+    assert document["rolloutComplete"] is True
+
+
+def test_json_to_stdout_sends_the_report_to_stderr(kube_api, run_verify):
+    result = run_verify(stack_outputs(kube_api), "--json", "-")
+
+    assert json.loads(result.out)["verdict"] == "ok"
+    assert "RESULT: OK" in result.err
