@@ -19,6 +19,14 @@ RUN_AS_USER = 10001
 # gets SIGTERM, short enough to stay well inside the grace period.
 PRE_STOP_DELAY_SECONDS = 5
 TERMINATION_GRACE_PERIOD_SECONDS = 30
+# How long a rollout may go without progress before Kubernetes marks it failed
+# (ProgressDeadlineExceeded): a new pod's startup probe allows 60 s, so this is several tries.
+PROGRESS_DEADLINE_SECONDS = 300
+# How long `up` waits for the rollout. pulumi-kubernetes' Deployment await does not stop at
+# ProgressDeadlineExceeded (provider/pkg/await/deployment.go waits for the new ReplicaSet to be
+# available) and gives up only after its default 10 minutes; bounded here to the deadline and a
+# minute, so a rollout that never becomes ready fails `up` soon after Kubernetes says so.
+ROLLOUT_TIMEOUT_SECONDS = PROGRESS_DEADLINE_SECONDS + 60
 
 
 @dataclass
@@ -120,7 +128,8 @@ class Workload(pulumi.ComponentResource):
                 # controller owns the field through the scale subresource: without force the
                 # server-side apply that re-adds it fails on that conflict (pulumi/pulumi#13321).
                 # The program is the Deployment's source of truth, so its apply wins conflicts.
-                annotations={"pulumi.com/patchForce": "true"},
+                annotations={"pulumi.com/patchForce": "true",
+                             "pulumi.com/timeoutSeconds": str(ROLLOUT_TIMEOUT_SECONDS)},
             ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # Always declared, so a new Deployment starts at `replicas` pods; with an autoscaler
@@ -128,7 +137,7 @@ class Workload(pulumi.ComponentResource):
                 replicas=args.replicas,
                 selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 revision_history_limit=5,
-                progress_deadline_seconds=300,
+                progress_deadline_seconds=PROGRESS_DEADLINE_SECONDS,
                 # Never below the desired count during a rollout: a new pod must be ready
                 # before an old one goes.
                 strategy=k8s.apps.v1.DeploymentStrategyArgs(

@@ -210,6 +210,15 @@ def test_the_service_spreads_nodeport_traffic_over_every_node_at_the_cost_of_the
     assert service["externalTrafficPolicy"] == "Cluster"
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_up_gives_up_on_a_rollout_a_minute_after_kubernetes_marks_it_failed(stack):
+    # pulumi-kubernetes would otherwise wait its default 10 minutes for a rollout that never
+    # becomes ready; ProgressDeadlineExceeded does not stop its await.
+    deployment = evaluate_stack(stack).one(DEPLOYMENT, "workload-deployment").inputs
+    deadline = deployment["spec"]["progressDeadlineSeconds"]
+    assert int(deployment["metadata"]["annotations"]["pulumi.com/timeoutSeconds"]) == deadline + 60 < 600
+
+
 @pytest.mark.parametrize("pod_autoscaling", [True, False])
 def test_the_deployments_apply_wins_the_replicas_conflict_left_by_a_removed_autoscaler(pod_autoscaling):
     # podAutoscaling on -> off: kube-controller-manager owns .spec.replicas through the scale
