@@ -35,6 +35,7 @@ config = settings.load()
 # What the program must learn from AWS before it declares anything: a wrong answer here would
 # otherwise surface half-way through an `up`.
 cluster_access = access.cluster_access(config)
+creator_tag = access.creator_tag_value(cluster_access.creator_arn)
 control_plane_logs.refuse_a_group_left_after_a_destroy(config.cluster_name, config.region)
 availability_zones = zones.zones_offering(config.node_instance_types, config.availability_zone_count)
 
@@ -58,7 +59,7 @@ cluster = Cluster("cluster", ClusterArgs(
     nodes_in_public_subnets=config.nodes_in_public_subnets,
     api_public_access_cidrs=config.api_public_access_cidrs,
     access_grants=cluster_access.grants,
-    cluster_tags={access.CREATOR_TAG: cluster_access.creator_arn},
+    cluster_tags={access.CREATOR_TAG: creator_tag},
     control_plane_log_tags={control_plane_logs.OWNER_TAG: control_plane_logs.owner()},
     control_plane_log_retention_days=config.control_plane_log_retention_days,
     node_instance_types=config.node_instance_types,

@@ -16,6 +16,7 @@ own entry, so the program never leaves out whoever happens to be running it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -31,8 +32,54 @@ CREATOR_TAG = "backend-on-eks/cluster-creator"
 STACK_READERS_GROUP = "backend-on-eks:stack-readers"
 
 
+# EKS tag values: letters, numbers, spaces and _ . : / = + - @ only, at most 256 characters
+# (TagResource). IAM names and paths also allow `,` (names) and most printable ASCII (paths).
+_TAG_SAFE = re.compile(r"[A-Za-z0-9 _.:/=+\-@]*")
+_TAG_VALUE_MAX = 256
+# A value in this form was escaped: `=XX` for each byte outside the tag set, `=` included.
+_ESCAPED_PREFIX = "escaped:"
+
+
 class UnknownClusterCreator(pulumi.RunError):
     """The cluster exists, but nothing says who created it."""
+
+
+class CreatorCannotBeTagged(pulumi.RunError):
+    """The creator's ARN does not fit in an EKS tag value, even escaped."""
+
+
+def principal_identity(arn: str) -> tuple[str, ...]:
+    """What names one IAM principal: partition, account, kind and name, without the path (a name
+    is unique per account whatever its path) and in lower case (IAM compares names so)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return (arn,)
+    kind, _, rest = parts[5].partition("/")
+    return (parts[1], parts[4], kind, rest.rsplit("/", 1)[-1].lower())
+
+
+def creator_tag_value(arn: str) -> str:
+    """The creator's ARN as a tag value EKS accepts: as it is when it fits, else escaped."""
+    if _TAG_SAFE.fullmatch(arn) and len(arn) <= _TAG_VALUE_MAX:
+        return arn
+    escaped = _ESCAPED_PREFIX + "".join(
+        char if char != "=" and _TAG_SAFE.fullmatch(char) else "".join(f"={byte:02X}" for byte in char.encode())
+        for char in arn)
+    if len(escaped) > _TAG_VALUE_MAX:
+        raise CreatorCannotBeTagged(
+            f"the cluster's creator {arn} is {len(arn)} characters with its path: escaped for an EKS tag "
+            f"value it needs {len(escaped)}, over the {_TAG_VALUE_MAX} EKS accepts, so CreateCluster would "
+            "fail. Create the cluster as a principal with a shorter path, or set "
+            "backend-on-eks:clusterCreatorArn to the one EKS should make admin")
+    return escaped
+
+
+def creator_from_tag(value: str) -> str:
+    if not value.startswith(_ESCAPED_PREFIX):
+        return value
+    raw = value[len(_ESCAPED_PREFIX):]
+    return re.sub(rb"=([0-9A-F]{2})", lambda m: bytes([int(m[1], 16)]),
+                  raw.encode()).decode("utf-8", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -62,13 +109,14 @@ def cluster_creator(cluster_name: str, configured_creator: str) -> str:
             f"to that principal (`aws eks list-access-entries --cluster-name {cluster_name}` lists it "
             "beside the entries this stack declares)"
         )
-    return recorded
+    return creator_from_tag(recorded)
 
 
 def cluster_access(config: settings.StackSettings) -> ClusterAccess:
     """Every declared actor's grant, less the creator's: EKS already made that one."""
     creator = cluster_creator(config.cluster_name, config.cluster_creator_arn)
-    if creator in config.viewer_principal_arns:
+    creator_identity = principal_identity(creator)
+    if any(principal_identity(arn) == creator_identity for arn in config.viewer_principal_arns):
         pulumi.log.warn(
             f"backend-on-eks:viewerPrincipalArns lists {creator}, the cluster's creator: EKS made it "
             "cluster admin and it stays so; delete its entry with `aws eks delete-access-entry` to demote it"
@@ -78,6 +126,8 @@ def cluster_access(config: settings.StackSettings) -> ClusterAccess:
     grants = {
         settings.access_entry_key(arn): AccessGrant(arn, policy, groups)
         for arn, policy, groups in wanted
-        if arn != creator
+        # The same role by another spelling of its path or case is still the creator: EKS
+        # already holds its entry, and a second would fail the up.
+        if principal_identity(arn) != creator_identity
     }
     return ClusterAccess(creator_arn=creator, grants=grants)
