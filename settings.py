@@ -273,6 +273,8 @@ class StackSettings:
     secret_keys: frozenset[str] = frozenset()
     """Declared keys (without the project prefix, e.g. "upstreamUrl") whose stack value was set with
     `pulumi config set --secret`: whatever carries their values on must keep them secret."""
+    monthly_budget_usd: int = 0
+    """Most the stack may cost a month (ops/cost.py holds the priced graph to it); 0: no budget."""
 
     @property
     def plain_environment(self) -> dict[str, str]:
@@ -779,6 +781,7 @@ def parse(
     protect = read.boolean(key("protectStatefulResources"))
     deletion_protection = read.boolean(key("clusterDeletionProtection"))
     kms_window = read.integer(key("kmsKeyDeletionWindowDays"), 7, 30)
+    budget = _monthly_budget(read, key("monthlyBudgetUsd"))
     backend_environment = _backend_environment(read, memory_limit if read.ok(key("memoryLimit")) else None)
     # Only the backend's values can stay secret end to end (a Kubernetes Secret, secret in state);
     # every other key becomes a plain property of an AWS or Kubernetes resource, stored in clear.
@@ -836,11 +839,28 @@ def parse(
         protect_stateful_resources=protect,
         cluster_deletion_protection=deletion_protection,
         kms_key_deletion_window_days=kms_window,
+        monthly_budget_usd=budget,
         backend_environment=backend_environment,
         warnings=tuple(f"{key('kubernetesVersion')} = {kubernetes_version!r}: {warning}"
                        for warning in version_warnings),
         secret_keys=frozenset(secret_keys) & frozenset(CONFIG_KEYS),
     )
+
+
+MONTHLY_BUDGET_MAX_USD = 10_000_000
+
+
+def _monthly_budget(read: _Reader, key: str) -> int:
+    # Whole dollars: the Pulumi.yaml type is integer, and a budget needs no cents.
+    value = read._text(key)
+    accepted = (f"must be a positive whole number of US dollars a month, at most {MONTHLY_BUDGET_MAX_USD}, "
+                "or 0 for no budget")
+    if value is None:
+        return 0
+    if not _WHOLE_NUMBER.fullmatch(value) or not 0 <= int(value) <= MONTHLY_BUDGET_MAX_USD:
+        read.fail(key, value, accepted)
+        return 0
+    return int(value)
 
 
 def _show_cpu(millicores: int) -> str:
@@ -981,7 +1001,7 @@ CONFIG_KEYS = (
     "nodePort", "nodePortIngressCidrs", "exposure", "loadBalancerIngressCidrs", "domainName", "hostedZoneId",
     "cpuRequest", "cpuLimit",
     "memoryRequest", "memoryLimit", "imagePlatform", "ecrKeepImages", "ecrForceDelete",
-    "protectStatefulResources", "clusterDeletionProtection", "kmsKeyDeletionWindowDays",
+    "protectStatefulResources", "clusterDeletionProtection", "kmsKeyDeletionWindowDays", "monthlyBudgetUsd",
     *BACKEND_ENVIRONMENT,
 )
 

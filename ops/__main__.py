@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ops import EXIT_OK, EXIT_UNHEALTHY, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_WRONG_ANSWERS
 from ops.catalog import register_catalog
+from ops.cost import register_cost
 from ops.endpoint import TOPIC
 from ops.leftovers import register_logs
 from ops.outputs import OutputsError, StackOutputs, load_outputs_file, load_stack_outputs
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_render(commands)
     register_catalog(commands)
     register_logs(commands)
+    register_cost(commands)
     return parser
 
 

@@ -40,7 +40,7 @@ import yaml
 
 import autoscaler_releases
 import eks_versions
-from ops import EXIT_FAILED, EXIT_OK, chart_rbac
+from ops import EXIT_FAILED, EXIT_OK, chart_rbac, prices
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 REGISTRY = "https://registry.k8s.io"
@@ -493,6 +493,7 @@ def register_catalog(commands: argparse._SubParsersAction) -> None:
     check_parser.add_argument("--today", type=_day, default=None, metavar="YYYY-MM-DD",
                               help="the day to check (default: today, UTC)")
     check_parser.set_defaults(handler=run_check)
+    prices.register_refresh(actions)
 
 
 def run_refresh(args: argparse.Namespace) -> int:

@@ -370,7 +370,7 @@ INTEGER_RANGES = {
     "ecrKeepImages": (1, 1000), "kmsKeyDeletionWindowDays": (7, 30), "controlPlaneLogRetentionDays": (0, 3653),
     "backendWorkers": (1, 64), "backendThreadsPerWorker": (1, 256), "upstreamConnectTimeoutSeconds": (1, 60),
     "upstreamReadTimeoutSeconds": (1, 60), "cacheTtlSeconds": (11, 86400), "cacheMaxTopics": (1, 1_000_000),
-    "maxReplicas": (1, 100), "targetCpuUtilizationPercent": (10, 95),
+    "maxReplicas": (1, 100), "targetCpuUtilizationPercent": (10, 95), "monthlyBudgetUsd": (0, 10_000_000),
 }
 # A value of each list key that is valid alone, to spoil one item of.
 LIST_SAMPLES = {

@@ -1,5 +1,6 @@
-"""A stand-in for AWS CLI v2 answering `aws eks describe-cluster-versions` and `describe-addon-versions`
-the way the real CLI does, from a scenario file ($AWS_STAND_IN_SCENARIO, JSON), for `ops catalog` tests.
+"""A stand-in for AWS CLI v2 answering `aws eks describe-cluster-versions`, `describe-addon-versions` and
+`aws pricing get-products` the way the real CLI does, from a scenario file ($AWS_STAND_IN_SCENARIO,
+JSON), for `ops catalog` tests.
 
 What it copies from the real one (botocore's EKS model and paginators-1.json, aws-cli v2's
 paginate.py, timestampformat.py, return-codes.rst, errorformat.py):
@@ -13,6 +14,10 @@ paginate.py, timestampformat.py, return-codes.rst, errorformat.py):
   - errors on stderr in the enhanced format of CLI >= 2.34 with the documented exit codes:
     254 for a service error (ThrottlingException ... (reached max retries: 2): Rate exceeded),
     253 for missing credentials, 252 for a parameter it does not know.
+  - GetProducts (the AWS Price List Query API): `--filters` as JSON, TERM_MATCH on a product's
+    attributes (regionCode among them), the answer {"FormatVersion", "PriceList": [JSON *strings*]}
+    with product.attributes and terms.OnDemand.<sku>.<offer>.priceDimensions.<rate>.pricePerUnit.USD,
+    from the scenario's "products" ({serviceCode, attributes, unit, usd}).
 The scenario can also make a page fail, answer text that is not JSON, or answer with a field left
 out, to stand for the unkind answers. Every call is appended to $AWS_STAND_IN_LOG.
 """
@@ -28,9 +33,13 @@ import sys
 OPERATIONS = {
     "describe-cluster-versions": ("DescribeClusterVersions", "clusterVersions"),
     "describe-addon-versions": ("DescribeAddonVersions", "addons"),
+    "get-products": ("GetProducts", "PriceList"),
 }
+SERVICES = {"eks": ("describe-cluster-versions", "describe-addon-versions"), "pricing": ("get-products",)}
 COMMON = {"--output", "--region", "--max-items", "--starting-token", "--addon-name", "--kubernetes-version",
-          "--page-size", "--include-all", "--cluster-type"}
+          "--page-size", "--include-all", "--cluster-type", "--service-code", "--filters", "--format-version"}
+# The Price List Query API's endpoints (the CLI fails to connect anywhere else).
+PRICING_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
 TIMESTAMPS = ("releaseDate", "endOfStandardSupportDate", "endOfExtendedSupportDate")
 
 
@@ -40,7 +49,7 @@ def fail(code: int, message: str) -> None:
 
 
 def parse(argv: list[str]) -> tuple[str, str, dict[str, str]]:
-    if len(argv) < 2 or argv[0] != "eks" or argv[1] not in OPERATIONS:
+    if len(argv) < 2 or argv[1] not in SERVICES.get(argv[0], ()):
         fail(252, f"argument operation: Invalid choice: {' '.join(argv[:2])!r}")
     options: dict[str, str] = {}
     rest = argv[2:]
@@ -62,6 +71,31 @@ def iso(epoch: float, offset_hours: int) -> str:
     return datetime.datetime.fromtimestamp(epoch, zone).isoformat()
 
 
+def price_list(products: list[dict], service_code: str, filters: list[dict]) -> list[str]:
+    """The products matching every TERM_MATCH filter, each as the JSON string the API answers."""
+    answer = []
+    for index, product in enumerate(products):
+        attributes = product["attributes"]
+        if product["serviceCode"] != service_code or not all(
+                f["Type"] == "TERM_MATCH" and attributes.get(f["Field"]) == f["Value"] for f in filters):
+            continue
+        sku = f"SKU{index:08d}"
+        offer = f"{sku}.JRTCKXETXF"
+        answer.append(json.dumps({
+            "product": {"productFamily": attributes.get("productFamily", ""), "attributes": attributes, "sku": sku},
+            "serviceCode": service_code,
+            "terms": {"OnDemand": {offer: {"priceDimensions": {f"{offer}.6YS6EN2CT7": {
+                "unit": product["unit"], "endRange": "Inf", "beginRange": "0",
+                "description": f"${product['usd']} per {product['unit']}",
+                "rateCode": f"{offer}.6YS6EN2CT7", "appliesTo": [],
+                "pricePerUnit": {"USD": f"{product['usd']:.10f}"}}},
+                "sku": sku, "effectiveDate": "2026-11-01T00:00:00Z", "offerTermCode": "JRTCKXETXF",
+                "termAttributes": {}}}},
+            "version": "20261101000000", "publicationDate": "2026-11-01T00:00:00Z",
+        }))
+    return answer
+
+
 def main() -> None:
     scenario = json.loads(open(os.environ["AWS_STAND_IN_SCENARIO"], encoding="utf-8").read())
     _, operation, options = parse(sys.argv[1:])
@@ -74,7 +108,11 @@ def main() -> None:
     if "--region" not in options and not os.environ.get("AWS_REGION"):
         fail(253, 'You must specify a region. You can also configure your region by running "aws configure".')
 
-    call = operation if operation == "describe-cluster-versions" else f"{operation}:{options.get('--addon-name', '')}"
+    if operation == "get-products" and options.get("--region", os.environ.get("AWS_REGION")) not in PRICING_REGIONS:
+        fail(255, f'Could not connect to the endpoint URL: "https://api.pricing.{options.get("--region")}.amazonaws.com/"')
+    call = {"describe-cluster-versions": operation,
+            "get-products": f"{operation}:{options.get('--service-code', '')}"}.get(
+        operation, f"{operation}:{options.get('--addon-name', '')}")
     start = 0
     if "--starting-token" in options:
         start = json.loads(base64.b64decode(options["--starting-token"]))["boto_truncate_amount"]
@@ -96,6 +134,9 @@ def main() -> None:
                 if isinstance(entry.get(key), (int, float)):
                     entry[key] = iso(entry[key], scenario.get("utcOffsetHours", -8))
             items.append(entry)
+    elif operation == "get-products":
+        items = price_list(scenario.get("products", []), options.get("--service-code", ""),
+                           json.loads(options.get("--filters", "[]")))
     else:
         name = options.get("--addon-name")
         items = [addon for addon in scenario["addons"] if name is None or addon["addonName"] == name]

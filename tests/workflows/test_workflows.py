@@ -893,7 +893,7 @@ def test_the_program_exports_whether_it_built_the_image():
 
 CATALOG_BRANCH = "bot/catalog-refresh"
 CATALOG_ISSUE = "Catalog: the default Kubernetes version needs attention"
-CATALOG_FILES = ["catalog/eks-versions.json", "catalog/cluster-autoscaler.json", "Pulumi.yaml"]
+CATALOG_FILES = ["catalog/eks-versions.json", "catalog/cluster-autoscaler.json", "catalog/prices.json", "Pulumi.yaml"]
 
 
 def _catalog() -> dict:
@@ -998,7 +998,7 @@ def test_the_catalog_refresh_runs_after_the_aws_cli_check_and_the_login():
     steps = _catalog()["jobs"]["refresh"]["steps"]
     names = [s.get("name") for s in steps]
     [login] = [i for i, s in enumerate(steps) if _action(s) == AWS_ACTION]
-    [refresh] = [i for i, s in enumerate(steps) if "ops catalog refresh" in s.get("run", "")]
+    [refresh] = [i for i, s in enumerate(steps) if "ops catalog refresh " in s.get("run", "")]
     assert names.index(AWS_CLI_CHECK) < login < refresh
     assert ".venv/bin/python -m ops catalog refresh --summary catalog-summary.md" in steps[refresh]["run"]
 
@@ -1084,16 +1084,24 @@ def test_actionlint_lints_the_catalog_workflow(tmp_path):
 # The scripts, run here against a stand-in `.venv/bin/python`, a local `origin` and a fake `gh`.
 
 
-def _refresh_step(tmp_path: Path, fake_refresh: str) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
-    """The refresh step in a clone of main, where `.venv/bin/python` is the shell script given."""
+def _refresh_step(tmp_path: Path, fake_refresh: str, fake_readme: str = "",
+                  step_name: str = "python -m ops catalog refresh",
+                  prices_summary: str | None = None) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+    """A refresh job's step in a clone of main, where `.venv/bin/python` runs the shell script given
+    for `-m ops catalog ...` and `fake_readme` for `-m ops cost --readme`."""
     _, work = _catalog_repo(tmp_path)
     python = work / ".venv" / "bin" / "python"
     python.parent.mkdir(parents=True)
-    python.write_text("#!/bin/sh\n" + fake_refresh)
+    python.write_text("#!/bin/sh\n"
+                      f'if [ "$3" = cost ]; then\n{fake_readme}\necho "README.md: cost section rewritten"\nexit 0\nfi\n'
+                      + fake_refresh)
     python.chmod(0o755)
+    if prices_summary is not None:
+        (work / "prices-summary.md").write_text(prices_summary)
     env = {**GIT_ENV, "PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(tmp_path / "output"),
            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
-    result = _run_script(_catalog_step("refresh", "python -m ops catalog refresh")["run"], env, cwd=work)
+    result = _run_script(_catalog_step("refresh", step_name)["run"], env, cwd=work)
+    result.work = work
     return result, _outputs(tmp_path / "output")
 
 
@@ -1123,12 +1131,70 @@ def test_the_refresh_step_fails_and_hands_the_failed_call_to_the_report(tmp_path
     assert "describe-cluster-versions failed: ExpiredToken" in outputs["error"]
 
 
+def test_the_refresh_step_reports_a_change_when_only_the_readmes_cost_section_moved(tmp_path):
+    # A version's support ending moves the control plane's rate in the README's generated section.
+    result, outputs = _refresh_step(tmp_path, 'printf "Catalog refresh on 2026-06-01\\n\\n- No change\\n" > "$6"\n',
+                                    fake_readme='echo "regenerated" > README.md')
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs == {"changed": "true"}
+
+
+def test_the_refresh_step_puts_the_price_refresh_summary_in_the_proposal(tmp_path):
+    result, outputs = _refresh_step(tmp_path, 'printf "Catalog refresh on 2026-06-01\\n\\n- No change\\n" > "$6"\n'
+                                    'echo "{}" > catalog/prices.json\n',
+                                    prices_summary="Price refresh on 2026-06-01\n\n- us-east-1 ebs.gp3: $0.08 -> $0.07\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs == {"changed": "true"}
+    assert "- us-east-1 ebs.gp3: $0.08 -> $0.07" in (result.work / "catalog-summary.md").read_text()
+
+
+def test_the_refresh_step_does_not_rewrite_the_readme_after_a_failed_refresh(tmp_path):
+    result, _ = _refresh_step(tmp_path, 'echo "catalog refresh: failed" >&2\nexit 1\n',
+                              fake_readme='echo "regenerated" > README.md')
+    assert result.returncode == 1
+    assert (result.work / "README.md").read_text() == "README.md on main\n"
+
+
+def test_the_price_refresh_step_passes_its_summary_on_when_it_succeeds(tmp_path):
+    result, outputs = _refresh_step(tmp_path, 'printf "Price refresh on 2026-06-01\\n\\n- No price moved.\\n" > "$6"\n',
+                                    step_name="python -m ops catalog refresh-prices")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert outputs == {}
+    assert (result.work / "prices-summary.md").read_text().startswith("Price refresh on 2026-06-01")
+
+
+def test_a_failed_price_refresh_holds_up_nothing_and_hands_its_error_to_the_report(tmp_path):
+    result, outputs = _refresh_step(tmp_path, (
+        'printf "partial" > "$6"\n'
+        'echo "catalog refresh-prices: aws pricing get-products failed: AccessDenied; no file was changed" >&2\n'
+        "exit 1\n"), step_name="python -m ops catalog refresh-prices")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "get-products failed: AccessDenied" in outputs["error"]
+    assert "::error title=Price refresh::" in result.stdout
+    assert not (result.work / "prices-summary.md").exists()
+
+
+def test_the_price_refresh_runs_before_the_catalog_refresh_with_the_same_role():
+    steps = _catalog()["jobs"]["refresh"]["steps"]
+    names = [s.get("name") for s in steps]
+    assert names.index("Assume the read-only preview role (OIDC)") < names.index(
+        "python -m ops catalog refresh-prices") < names.index("python -m ops catalog refresh")
+    assert _catalog()["jobs"]["refresh"]["outputs"]["prices-error"] == "${{ steps.prices.outputs.error }}"
+
+
+def test_the_proposal_carries_the_prices_and_the_readme_with_the_catalog():
+    upload = _catalog_step("refresh", "Hand the refreshed files to the next jobs")["with"]["path"].split()
+    assert upload == CATALOG_FILES[:3] + ["Pulumi.yaml", "README.md", "catalog-summary.md"]
+    assert "catalog/prices.json Pulumi.yaml README.md" in _catalog_step(
+        "propose", "Commit to bot/catalog-refresh and force-push that branch only")["run"]
+
+
 @pytest.mark.parametrize(
     ("summary", "title"),
     [
         ("- Default Kubernetes version (Pulumi.yaml): 1.32 -> 1.33\n", "Catalog refresh: default Kubernetes version 1.32 -> 1.33"),
         ("- Kubernetes 1.33 coredns: v1.12.1-eksbuild.2 -> v1.12.2-eksbuild.1\n",
-         "Catalog refresh: EKS versions, add-on pins and Cluster Autoscaler releases"),
+         "Catalog refresh: EKS versions, add-on pins, Cluster Autoscaler releases and prices"),
     ],
 )
 def test_the_catalog_pull_request_title_names_a_new_default_version(tmp_path, summary, title):
@@ -1207,7 +1273,8 @@ def test_the_proposal_updates_the_open_pull_request_instead_of_opening_another(t
     assert "- Kubernetes 1.34 added" in edit["body"]
 
 
-def _report(tmp_path: Path, refresh: str, check: str, open_number: str = "", changed: str = "") -> list[dict]:
+def _report(tmp_path: Path, refresh: str, check: str, open_number: str = "", changed: str = "",
+            prices_error: str = "") -> list[dict]:
     _fake_gh(tmp_path)
     step = _catalog_step("report", "Open, update or close the issue")
     env = {
@@ -1215,6 +1282,7 @@ def _report(tmp_path: Path, refresh: str, check: str, open_number: str = "", cha
         "GH_REPO": "owner/repo", "RUN_URL": "https://github.com/owner/repo/actions/runs/1", "TITLE": step["env"]["TITLE"],
         "REFRESH_RESULT": refresh, "REFRESH_CHANGED": changed,
         "REFRESH_ERROR": "catalog refresh: aws eks describe-addon-versions failed" if refresh == "failure" else "",
+        "PRICES_ERROR": prices_error,
         "CHECK_RESULT": check,
         "CHECK_REPORT": "problem: Pulumi.yaml's default Kubernetes 1.30 is not in standard support" if check == "failure" else "",
     }
@@ -1252,3 +1320,90 @@ def test_a_passing_catalog_check_with_no_open_issue_changes_nothing(tmp_path):
 
 def test_a_cancelled_catalog_run_reports_nothing(tmp_path):
     assert _report(tmp_path, "cancelled", "cancelled", open_number="5") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# The cost of each stack in the pull request (ops cost, issue 19)
+
+
+def _preview_step(name: str) -> tuple[int, dict]:
+    steps = _preview_job()["steps"]
+    return next((i, s) for i, s in enumerate(steps) if s.get("name") == name)
+
+
+def _fake_cost_gh(tmp_path: Path) -> Path:
+    """A `gh` that logs its arguments and answers `gh api --paginate` (the comment search) with
+    $FAKE_COMMENT_ID."""
+    gh = tmp_path / "bin" / "gh"
+    gh.parent.mkdir(exist_ok=True)
+    gh.write_text(
+        f"#!{sys.executable}\n"
+        "import json, os, sys\n"
+        f"with open({str(tmp_path / 'gh.log')!r}, 'a') as log:\n"
+        "    log.write(json.dumps({'args': sys.argv[1:]}) + '\\n')\n"
+        "if '--paginate' in sys.argv:\n"
+        "    print(os.environ.get('FAKE_COMMENT_ID', ''))\n"
+    )
+    gh.chmod(0o755)
+    return gh
+
+
+def test_pull_request_previews_price_each_stack_against_main_after_the_preview():
+    steps = _preview_job()["steps"]
+    preview_index = max(i for i, s in enumerate(steps) if _action(s) == PULUMI_ACTION)
+    index, step = _preview_step("Cost of ${{ matrix.stack }}")
+    assert index > preview_index
+    assert '-m ops cost --stack "$STACK" --base origin/main --markdown cost.md' in step["run"]
+    assert step["env"]["STACK"] == "${{ matrix.stack }}"
+    checkout = next(s for s in steps if _action(s) == "actions/checkout")
+    assert checkout["with"]["fetch-depth"] == 0, "origin/main must be there for --base"
+
+
+def test_the_cost_step_records_the_exit_of_ops_cost_and_that_a_comment_was_written(tmp_path):
+    _, step = _preview_step("Cost of ${{ matrix.stack }}")
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\necho '<!-- backend-on-eks cost: prod -->' > cost.md\nexit 1\n")
+    python.chmod(0o755)
+    outputs = tmp_path / "outputs"
+    result = _run_script(step["run"], {"PATH": os.environ["PATH"], "STACK": "prod", "GITHUB_OUTPUT": str(outputs)},
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert outputs.read_text().splitlines() == ["status=1", "comment=true"]
+
+
+def test_the_cost_comment_is_created_when_the_pr_has_none(tmp_path):
+    _, step = _preview_step("Comment the cost on the PR")
+    _fake_cost_gh(tmp_path)
+    (tmp_path / "cost.md").write_text("<!-- backend-on-eks cost: dev -->\n")
+    env = {"PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}", "STACK": "dev", "PR_NUMBER": "7",
+           "GITHUB_REPOSITORY": "owner/repo"}
+    assert _run_script(step["run"], env, cwd=tmp_path).returncode == 0
+    calls = [c["args"] for c in _gh_calls(tmp_path)]
+    assert calls[0][:3] == ["api", "--paginate", "repos/owner/repo/issues/7/comments"]
+    assert 'startswith("<!-- backend-on-eks cost: dev -->")' in calls[0][calls[0].index("--jq") + 1]
+    assert calls[1] == ["api", "--method", "POST", "repos/owner/repo/issues/7/comments", "-F", "body=@cost.md"]
+
+
+def test_the_cost_comment_is_edited_in_place_on_a_later_push(tmp_path):
+    _, step = _preview_step("Comment the cost on the PR")
+    _fake_cost_gh(tmp_path)
+    env = {"PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}", "STACK": "dev", "PR_NUMBER": "7",
+           "GITHUB_REPOSITORY": "owner/repo", "FAKE_COMMENT_ID": "4242"}
+    assert _run_script(step["run"], env, cwd=tmp_path).returncode == 0
+    assert [c["args"] for c in _gh_calls(tmp_path)][1] == [
+        "api", "--method", "PATCH", "repos/owner/repo/issues/comments/4242", "-F", "body=@cost.md"]
+
+
+def test_the_preview_fails_when_ops_cost_failed_over_the_budget():
+    _, step = _preview_step("Hold ${{ matrix.stack }} to its monthlyBudgetUsd")
+    assert "steps.cost.outputs.status != '0'" in step["if"]
+    result = _run_script(step["run"], {"PATH": os.environ["PATH"], "STATUS": "1"})
+    assert result.returncode == 1 and "monthlyBudgetUsd" in result.stdout
+
+
+def test_a_failed_price_refresh_is_reported_with_its_error_even_when_the_rest_passed(tmp_path):
+    [comment] = _report(tmp_path, "success", "success", open_number="5",
+                        prices_error="catalog refresh-prices: aws pricing get-products failed: AccessDenied")
+    assert comment["args"][:3] == ["issue", "comment", "5"]
+    assert "refresh-prices` failed" in comment["body"] and "get-products failed: AccessDenied" in comment["body"]
