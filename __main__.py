@@ -10,6 +10,7 @@ import access
 import addon_versions
 import autoscaler_releases
 import control_plane_logs
+import image_pin
 import settings
 import zones
 from components.cluster import Cluster, ClusterArgs
@@ -37,6 +38,7 @@ config = settings.load()
 cluster_access = access.cluster_access(config)
 creator_tag = access.creator_tag_value(cluster_access.creator_arn)
 control_plane_logs.refuse_a_group_left_after_a_destroy(config.cluster_name, config.region)
+pinned_tags = image_pin.pinned_image_tags(config.repository_name, config.image_digest) if config.image_digest else ()
 availability_zones = zones.zones_offering(config.node_instance_types, config.availability_zone_count)
 
 network = Network("network", NetworkArgs(
@@ -91,6 +93,8 @@ image = Image("image", ImageArgs(
     repository_name=config.repository_name,
     repository_url=registry.repository_url,
     registry_id=registry.registry_id,
+    pinned_digest=config.image_digest,
+    pinned_tags=pinned_tags,
 ))
 
 workload = Workload("workload", WorkloadArgs(

@@ -87,6 +87,8 @@ _REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9
 # (the listener serves one name), lowercase as Route 53 stores it.
 _DOMAIN_NAME = re.compile(r"(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
 _HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}", re.ASCII)
+# What ECR answers as an image digest (OCI: algorithm sha256, lowercase hex); not a tag, which moves.
+_IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 _INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")
 # AWS's instance type names: family letters, generation digit, attribute letters, '.', size
 # ("m7gd.2xlarge"). The attribute "g" marks AWS Graviton (arm64) processors.
@@ -261,6 +263,9 @@ class StackSettings:
     hosted_zone_id: str
     container_resources: Resources
     image_platform: str
+    image_digest: str
+    """`sha256:` + 64 hex of an image the stack's repository holds, run instead of building app/;
+    "" to build (components/image.py). How a rollback, by hand or by `ops gate`, is deployed."""
     ecr_keep_images: int
     ecr_force_delete: bool
     protect_stateful_resources: bool
@@ -726,6 +731,12 @@ def parse(
         "must be empty (plain TCP on the load balancer's own DNS name) or a fully qualified lowercase "
         "domain name such as api.example.com (no wildcard, no trailing dot)",
     )
+    image_digest = read.string(
+        key("imageDigest"), lambda v: v == "" or _IMAGE_DIGEST.fullmatch(v) is not None,
+        "must be empty (build app/ and run that image) or an image digest of the stack's repository: "
+        "sha256: and 64 lowercase hex digits, as `aws ecr describe-images` or the stack output imageRef "
+        "shows it (never a tag)",
+    )
     hosted_zone_id = read.string(
         key("hostedZoneId"), lambda v: v == "" or _HOSTED_ZONE_ID.fullmatch(v) is not None,
         "must be empty or a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",
@@ -834,6 +845,7 @@ def parse(
         hosted_zone_id=hosted_zone_id,
         container_resources=Resources(cpu_request, cpu_limit, memory_request, memory_limit),
         image_platform=platform,
+        image_digest=image_digest,
         ecr_keep_images=keep_images,
         ecr_force_delete=force_delete,
         protect_stateful_resources=protect,
@@ -1000,7 +1012,7 @@ CONFIG_KEYS = (
     "namespace", "replicas", "podAutoscaling", "maxReplicas", "targetCpuUtilizationPercent", "nodeAutoscaling",
     "nodePort", "nodePortIngressCidrs", "exposure", "loadBalancerIngressCidrs", "domainName", "hostedZoneId",
     "cpuRequest", "cpuLimit",
-    "memoryRequest", "memoryLimit", "imagePlatform", "ecrKeepImages", "ecrForceDelete",
+    "memoryRequest", "memoryLimit", "imagePlatform", "imageDigest", "ecrKeepImages", "ecrForceDelete",
     "protectStatefulResources", "clusterDeletionProtection", "kmsKeyDeletionWindowDays", "monthlyBudgetUsd",
     *BACKEND_ENVIRONMENT,
 )

@@ -175,9 +175,9 @@ def content_tag(context: str | os.PathLike, platform: str, build_args: Mapping[s
     return digest.hexdigest()[:TAG_LENGTH]
 
 
-def held_image_digest(repository_name: str, tag: str, opts: Optional[pulumi.InvokeOptions] = None) -> Optional[str]:
-    """The digest ECR holds under `tag` in the repository, or None (also when the repository does
-    not exist yet, as on a new stack's first preview and up).
+def repository_images(repository_name: str, opts: Optional[pulumi.InvokeOptions] = None) -> Optional[dict[str, tuple[str, ...]]]:
+    """Each image digest the repository holds, with its tags; None when the repository does not
+    exist yet (a new stack's first preview and up).
 
     Plain invokes, so the answer decides what the program declares, in preview as in up. The
     repositories are listed first because ECR answers ListImages on a missing repository with
@@ -186,9 +186,21 @@ def held_image_digest(repository_name: str, tag: str, opts: Optional[pulumi.Invo
     names = aws.ecr.get_repositories(opts=opts).names or []
     if repository_name not in names:
         return None
+    images: dict[str, tuple[str, ...]] = {}
+    # ListImages answers one entry per tag (and one without a tag for an untagged image).
     for image in aws.ecr.get_images(repository_name=repository_name, opts=opts).image_ids or []:
-        if image.image_tag == tag:
-            return image.image_digest
+        tags = images.setdefault(image.image_digest, ())
+        if image.image_tag:
+            images[image.image_digest] = (*tags, image.image_tag)
+    return images
+
+
+def held_image_digest(repository_name: str, tag: str, opts: Optional[pulumi.InvokeOptions] = None) -> Optional[str]:
+    """The digest ECR holds under `tag` in the repository, or None (also when the repository does
+    not exist yet)."""
+    for digest, tags in (repository_images(repository_name, opts) or {}).items():
+        if tag in tags:
+            return digest
     return None
 
 
@@ -203,6 +215,11 @@ class ImageArgs:
     repository_url: pulumi.Input[str]
     registry_id: pulumi.Input[str]
     build_args: Mapping[str, str] = field(default_factory=dict)
+    pinned_digest: str = ""
+    """An image the repository holds (checked before anything is declared: image_pin.py), run
+    instead of building `context`; "" to build."""
+    pinned_tags: tuple[str, ...] = ()
+    """The tags the repository holds the pinned image under."""
 
 
 class Image(pulumi.ComponentResource):
@@ -220,6 +237,16 @@ class Image(pulumi.ComponentResource):
                 f"image context {args.context!r} must be relative to the project directory: an absolute "
                 "path is stored in state and differs in every checkout"
             )
+
+        if args.pinned_digest:
+            # A rollback: nothing of app/ is read, built or pushed.
+            self.tag = args.pinned_tags[0] if args.pinned_tags else ""
+            self.image_name = pulumi.Output.concat(args.repository_url, "@", args.pinned_digest)
+            self.built = False
+            self.repo_digest = pulumi.Output.concat(args.repository_url, "@", args.pinned_digest)
+            pulumi.log.info(f"imageDigest pins {args.pinned_digest}: deploying it, nothing to build", resource=self)
+            self.register_outputs({"image_name": self.image_name, "repo_digest": self.repo_digest})
+            return
 
         self.tag = content_tag(args.context, args.platform, args.build_args)
         self.image_name = pulumi.Output.concat(args.repository_url, ":", self.tag)
