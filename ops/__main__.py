@@ -15,6 +15,7 @@ from ops import EXIT_OK, EXIT_UNHEALTHY, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_WRON
 from ops.catalog import register_catalog
 from ops.cost import register_cost
 from ops.endpoint import TOPIC
+from ops.gate import register_gate
 from ops.leftovers import register_logs
 from ops.outputs import OutputsError, StackOutputs, load_outputs_file, load_stack_outputs
 from ops.render import register_render
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_catalog(commands)
     register_logs(commands)
     register_cost(commands)
+    register_gate(commands, add_verify_options, stack_verifier, REPO_ROOT)
     return parser
 
 
@@ -60,6 +62,19 @@ def register_verify(commands: argparse._SubParsersAction) -> None:
         metavar="PATH",
         help="JSON from `pulumi stack output --json --show-secrets` (no pulumi CLI needed)",
     )
+    add_verify_options(parser)
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help="also write the result as JSON (verdict, problems by kind, pod digests) to PATH; "
+             "'-' writes it to stdout and the report to stderr",
+    )
+    parser.set_defaults(handler=run_verify)
+
+
+def add_verify_options(parser: argparse.ArgumentParser) -> None:
+    """How verification waits and what it asks: shared by `verify` and `gate`."""
     parser.add_argument(
         "--timeout",
         type=_bounded_float("--timeout", 1, 3600),
@@ -94,14 +109,27 @@ def register_verify(commands: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="timeout of each HTTP check (default: 15)",
     )
-    parser.add_argument(
-        "--json",
-        type=Path,
-        metavar="PATH",
-        help="also write the result as JSON (verdict, problems by kind, pod digests) to PATH; "
-             "'-' writes it to stdout and the report to stderr",
+
+
+def verify_options(args: argparse.Namespace) -> Options:
+    return Options(
+        timeout=args.timeout,
+        poll_interval=args.poll_interval,
+        topic=args.topic,
+        events_per_pod=args.events,
+        http_timeout=args.http_timeout,
     )
-    parser.set_defaults(handler=run_verify)
+
+
+def stack_verifier(args: argparse.Namespace):
+    """`ops verify` as `gate` runs it: the report on stdout, and the exit code of its verdict."""
+    options = verify_options(args)
+
+    def check(outputs: StackOutputs):
+        report = verify(outputs, options, sys.stdout, sys.stderr)
+        return report, VERDICT_EXIT_CODES[report.verdict]
+
+    return check
 
 
 def run_verify(args: argparse.Namespace) -> int:
@@ -110,13 +138,7 @@ def run_verify(args: argparse.Namespace) -> int:
     except OutputsError as error:
         print(f"verify: {error}", file=sys.stderr)
         return EXIT_USAGE
-    options = Options(
-        timeout=args.timeout,
-        poll_interval=args.poll_interval,
-        topic=args.topic,
-        events_per_pod=args.events,
-        http_timeout=args.http_timeout,
-    )
+    options = verify_options(args)
     to_stdout = args.json is not None and str(args.json) == "-"
     report = verify(outputs, options, sys.stderr if to_stdout else sys.stdout, sys.stderr)
     if args.json is not None:

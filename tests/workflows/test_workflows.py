@@ -882,6 +882,27 @@ def test_a_deploy_that_built_an_image_settles_the_build_record_with_a_second_up(
     assert settle["with"]["policyPacks"] == "policy"
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_deploy_is_verified_and_rolled_back_by_ops_gate_as_its_last_step(stack):
+    job = _workflow(f"deploy-{stack}.yml")["jobs"]["up"]
+    steps = job["steps"]
+    gate = steps[-1]
+    assert gate["name"] == f"Verify {stack}, or roll back to its last verified image"
+    assert gate["run"] == (f'.venv/bin/python -m ops gate --stack {stack} --policy-pack policy '
+                           '--summary "$GITHUB_STEP_SUMMARY"')
+    assert gate["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+    # After the ups (the settle included), with their role; its failure fails the job.
+    assert steps.index(gate) > max(steps.index(step) for step in _pulumi_steps(job))
+    assert "if" not in gate and "continue-on-error" not in gate
+
+
+def test_the_gates_rollback_runs_the_same_policy_pack_as_the_deploys_up():
+    for stack in ("dev", "prod"):
+        job = _workflow(f"deploy-{stack}.yml")["jobs"]["up"]
+        first, _ = _pulumi_steps(job)
+        assert f"--policy-pack {first['with']['policyPacks']}" in job["steps"][-1]["run"]
+
+
 def test_the_program_exports_whether_it_built_the_image():
     # pulumi/actions sets every stack output as a step output (src/run.ts, core.setOutput).
     program = (REPO_ROOT / "__main__.py").read_text()
