@@ -23,7 +23,8 @@ class TopicConverter(BaseConverter):
 
 
 _ERROR_ANSWERS = {
-    400: f"The topic is empty, blank (only spaces or control characters) or longer than "
+    400: f"The path is not UTF-8, or the topic is empty, blank (only spaces, control, format or other "
+    f"invisible characters) or longer than "
     f"{MAX_TOPIC_LENGTH} characters.",
     502: "The upstream search API failed (error status, malformed answer, unreachable) "
     "and no earlier answer for the topic is cached.",

@@ -9,6 +9,9 @@ and nosniff, like every other answer.
 - header bytes over MAX_HEADER_BYTES: 431
 - a request body of any size: 413. No route takes one, and refusing it before any code could
   read it means no thread ever waits on a client that sends its body slowly.
+- a path that is not UTF-8 once percent-decoded (`/contents/%FF`): 400. Decoded with
+  replacement characters, as Werkzeug would, different bytes would become one topic, searched
+  and cached as text the client never sent.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ CORS_HEADERS = (("Access-Control-Allow-Origin", "*"),)
 SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"),)
 
 _REASONS = {
+    400: "Bad Request",
     413: "Content Too Large",
     414: "URI Too Long",
     431: "Request Header Fields Too Large",
@@ -74,4 +78,15 @@ def _refusal(environ: dict) -> tuple[int, str] | None:
         return 431, f"the request headers are over {MAX_HEADER_BYTES} bytes"
     if environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ:
         return 413, "this API takes no request body"
+    if not _decodes(environ.get("PATH_INFO", "")):
+        return 400, "the request path is not UTF-8 once percent-decoded"
     return None
+
+
+def _decodes(path: str) -> bool:
+    # PEP 3333 carries the decoded path's bytes as latin-1 text.
+    try:
+        path.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return True

@@ -43,9 +43,9 @@ class CacheHitMiddleware:
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") == "GET" and path.startswith(PREFIX):
             try:
-                # PEP 3333 carries the path as latin-1; decode it to text as Werkzeug does.
-                topic = path[len(PREFIX):].encode("latin-1").decode("utf-8", "replace")
-            except UnicodeEncodeError:
+                # PEP 3333 carries the path as latin-1 (edge.py has refused one that is not UTF-8).
+                topic = path[len(PREFIX):].encode("latin-1").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
                 topic = None
             body = self._service.fresh(topic) if topic else None
             if body is not None:

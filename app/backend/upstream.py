@@ -18,14 +18,12 @@ outage is an empty result.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import socket
 import threading
 import time
 import zlib
-from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import certifi
@@ -40,6 +38,7 @@ from urllib3.exceptions import (
 )
 
 from . import metrics
+from .stories import MalformedAnswer, Story, parse_stories
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +60,6 @@ class _Retryable(UpstreamError):
     def __init__(self, message: str, final: UpstreamError) -> None:
         super().__init__(message)
         self.final = final  # what the caller gets if no attempt is left
-
-
-@dataclass(frozen=True)
-class Story:
-    id: str
-    title: str
-    url: str
 
 
 class _Deadline:
@@ -303,19 +295,6 @@ def _classify(exc: Exception) -> UpstreamError:
 
 def _parse(body: bytes) -> list[Story]:
     try:
-        hits = json.loads(body)["hits"]
-        return [
-            Story(id=str(hit["objectID"]), title=hit["title"], url=hit["url"])
-            for hit in hits
-            if _non_empty(hit.get("title")) and _non_empty(hit.get("url"))
-            # A hit without a usable id cannot be answered; it does not spoil the others.
-            # bool is an int subclass: `true` is not an id.
-            and type(hit.get("objectID")) in (str, int)
-        ]
-    # RecursionError: JSON nested deeper than the parser's recursion limit.
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise UpstreamError(f"upstream answered malformed JSON: {type(exc).__name__}") from None
-
-
-def _non_empty(value: object) -> bool:
-    return isinstance(value, str) and value.strip() != ""
+        return parse_stories(body)
+    except MalformedAnswer as exc:
+        raise UpstreamError(f"upstream answered malformed JSON: {exc}") from None

@@ -332,6 +332,19 @@ def test_workers_sent_sigterm_again_and_again_still_finish_the_in_flight_request
     assert "refused to gracefully stop" not in server.stderr_path.read_text()
 
 
+def test_the_real_server_hands_undecodable_path_bytes_to_the_app_which_answers_400(server):
+    # granian passes the percent-decoded bytes as PEP 3333 says (latin-1 text), so edge.py sees them.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+        conn.sendall(b"GET /contents/%FF HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body)["detail"] == {"error": "the request path is not UTF-8 once percent-decoded"}
+
+
 def test_stale_metric_files_of_a_previous_run_are_removed_at_start(tmp_path):
     with FakeUpstream() as upstream:
         server = AppServer(tmp_path, server_env(upstream))
