@@ -48,16 +48,6 @@ class CreatorCannotBeTagged(pulumi.RunError):
     """The creator's ARN does not fit in an EKS tag value, even escaped."""
 
 
-def principal_identity(arn: str) -> tuple[str, ...]:
-    """What names one IAM principal: partition, account, kind and name, without the path (a name
-    is unique per account whatever its path) and in lower case (IAM compares names so)."""
-    parts = arn.split(":", 5)
-    if len(parts) < 6:
-        return (arn,)
-    kind, _, rest = parts[5].partition("/")
-    return (parts[1], parts[4], kind, rest.rsplit("/", 1)[-1].lower())
-
-
 def creator_tag_value(arn: str) -> str:
     """The creator's ARN as a tag value EKS accepts: as it is when it fits, else escaped."""
     if _TAG_SAFE.fullmatch(arn) and len(arn) <= _TAG_VALUE_MAX:
@@ -115,8 +105,8 @@ def cluster_creator(cluster_name: str, configured_creator: str) -> str:
 def cluster_access(config: settings.StackSettings) -> ClusterAccess:
     """Every declared actor's grant, less the creator's: EKS already made that one."""
     creator = cluster_creator(config.cluster_name, config.cluster_creator_arn)
-    creator_identity = principal_identity(creator)
-    if any(principal_identity(arn) == creator_identity for arn in config.viewer_principal_arns):
+    creator_identity = settings.principal_identity(creator)
+    if any(settings.principal_identity(arn) == creator_identity for arn in config.viewer_principal_arns):
         pulumi.log.warn(
             f"backend-on-eks:viewerPrincipalArns lists {creator}, the cluster's creator: EKS made it "
             "cluster admin and it stays so; delete its entry with `aws eks delete-access-entry` to demote it"
@@ -128,6 +118,6 @@ def cluster_access(config: settings.StackSettings) -> ClusterAccess:
         for arn, policy, groups in wanted
         # The same role by another spelling of its path or case is still the creator: EKS
         # already holds its entry, and a second would fail the up.
-        if principal_identity(arn) != creator_identity
+        if settings.principal_identity(arn) != creator_identity
     }
     return ClusterAccess(creator_arn=creator, grants=grants)

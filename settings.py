@@ -78,7 +78,53 @@ AWS_REGIONS = tuple(region.value for region in Region)
 
 # Every pattern is used with fullmatch (`$` alone would also accept a value ending in a newline)
 # and re.ASCII (`\w` and `\d` would otherwise take letters and digits of every script).
-_IAM_PRINCIPAL_ARN = re.compile(r"arn:aws(-[a-z]+)*:iam::\d{12}:(user|role)/[\w+=,.@/-]{1,512}", re.ASCII)
+_IAM_PRINCIPAL_ARN = re.compile(
+    r"arn:(?P<partition>aws(-[a-z]+)*):iam::(?P<account>\d{12}):(?P<kind>user|role)(?P<path>/(?:[^/]+/)*)(?P<name>[^/]+)",
+    re.ASCII)
+# IAM's own rules (CreateRole/CreateUser): a name of 1-64 of these characters, a path of at most
+# 512 printable ASCII characters; a path segment that is empty, `.` or `..` is one no AWS tool writes.
+_IAM_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_IAM_PATH_SEGMENT = re.compile(r"[\x21-\x7e]+", re.ASCII)
+IAM_PATH_MAX = 512
+# The partition each region belongs to, by the region name's prefix (the regionRegex of each
+# partition in the AWS SDKs' partitions.json); test_settings holds every region pulumi-aws knows to it.
+PARTITION_PREFIXES = (("cn-", "aws-cn"), ("us-gov-", "aws-us-gov"), ("us-isob-", "aws-iso-b"),
+                      ("us-isof-", "aws-iso-f"), ("us-iso-", "aws-iso"), ("eu-isoe-", "aws-iso-e"),
+                      ("eusc-", "aws-eusc"))
+
+
+def partition_of(region: str) -> str:
+    return next((partition for prefix, partition in PARTITION_PREFIXES if region.startswith(prefix)), "aws")
+
+
+def iam_principal_problem(arn: str, region: str | None) -> str | None:
+    """Why `arn` is not the ARN of an IAM role or user of this stack's partition, or None."""
+    found = _IAM_PRINCIPAL_ARN.fullmatch(arn)
+    if found is None:
+        return ("must be an IAM user or role ARN such as arn:aws:iam::123456789012:role/Admin "
+                "(no trailing slash, no empty path segment)")
+    kind, path, name = found["kind"], found["path"], found["name"]
+    if not _IAM_NAME.fullmatch(name):
+        return f"must be an IAM user or role ARN: the {kind} name {name!r} is not one IAM allows (1-64 letters, digits or + = , . @ _ -)"
+    segments = path.strip("/").split("/") if path != "/" else []
+    if len(path) > IAM_PATH_MAX or any(segment in (".", "..") or not _IAM_PATH_SEGMENT.fullmatch(segment)
+                                       for segment in segments):
+        return (f"must be an IAM user or role ARN: the path {path!r} is not one IAM allows (at most "
+                f"{IAM_PATH_MAX} printable ASCII characters, no segment empty, '.' or '..')")
+    if region is not None and region in AWS_REGIONS and found["partition"] != partition_of(region):
+        return (f"must be an IAM user or role ARN of the stack's partition: it is in {found['partition']}, but "
+                f"region {region} is in {partition_of(region)}, and an access entry takes principals of its own")
+    return None
+
+
+def principal_identity(arn: str) -> tuple[str, ...]:
+    """What names one IAM principal: partition, account, kind and name, without the path (a name
+    is unique per account whatever its path) and in lower case (IAM compares names so)."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return (arn,)
+    kind, _, rest = parts[5].partition("/")
+    return (parts[1], parts[4], kind, rest.rsplit("/", 1)[-1].lower())
 _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
 _CLUSTER_NAME = re.compile(r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}")
 # ECR: lowercase components separated by '.', '_' or '-', optionally namespaced with '/'.
@@ -86,7 +132,12 @@ _REPOSITORY_NAME = re.compile(r"(?=.{2,256}$)[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9
 # A fully qualified name for a certificate and an alias record: at least two labels, no wildcard
 # (the listener serves one name), lowercase as Route 53 stores it.
 _DOMAIN_NAME = re.compile(r"(?=.{4,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]([-a-z0-9]{0,61}[a-z0-9])?", re.ASCII)
-_HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{1,31}", re.ASCII)
+# Route 53 answers IDs of up to 32 characters, `Z` and then uppercase letters and digits (13 or
+# 20 of them in practice); the `/hostedzone/` prefix of its API paths is not part of the ID.
+_HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{9,31}", re.ASCII)
+# ACM's RequestCertificate takes a DomainName of 1-253 characters, but the certificate's first
+# name goes into its subject's CN, which X.509 bounds to 64 (ACM refuses longer ones).
+ACM_FIRST_NAME_MAX = 64
 # What ECR answers as an image digest (OCI: algorithm sha256, lowercase hex); not a tag, which moves.
 _IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 _INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")
@@ -333,6 +384,10 @@ def text_problem(value: str) -> str | None:
     return None
 
 
+# A secret value this long or longer is also taken out of problem texts where it stands unquoted.
+_SECRET_BARE_MIN = 4
+
+
 class _Reader:
     """Parses raw config strings, recording a problem per bad key instead of stopping at the first.
 
@@ -351,13 +406,37 @@ class _Reader:
             return "[secret]"
         return shown(value)
 
+    def is_secret(self, *keys: str) -> bool:
+        return any(key in self._secret_keys for key in keys)
+
     def fail(self, key: str, value: Any, accepted: str) -> None:
         self.bad.add(key)
-        self.problems.append(f"{key} = {self.shown(key, value)}: {accepted}")
+        self.add(f"{key} = {self.shown(key, value)}: {accepted}")
 
     def problem(self, keys: tuple[str, ...], shown_values: str, accepted: str) -> None:
-        """A problem that involves several keys at once."""
-        self.problems.append(f"{'/'.join(keys)} = {shown_values}: {accepted}")
+        """A problem that involves several keys at once; with a secret among them, the values
+        are not shown (a value derived from a secret would tell it too)."""
+        if self.is_secret(*keys):
+            shown_values = "/".join("[secret]" if self.is_secret(key) else "…" for key in keys)
+        self.add(f"{'/'.join(keys)} = {shown_values}: {accepted}")
+
+    def add(self, text: str) -> None:
+        """Every problem goes through here: whatever wrote the text (a rule of this module, the
+        backend's own checks quoting a value), a secret's value is taken out of it."""
+        self.problems.append(self._redacted(text))
+
+    def _redacted(self, text: str) -> str:
+        for key in self._secret_keys:
+            value = self._raw.get(key)
+            if not value:
+                continue
+            for spelling in sorted({repr(value), json.dumps(value), value}, key=len, reverse=True):
+                # A value of a character or two also spells parts of ordinary words and numbers;
+                # quoted, it is replaced wherever it stands, bare only when it is long enough to
+                # mean itself.
+                if spelling != value or len(value) >= _SECRET_BARE_MIN:
+                    text = text.replace(spelling, "[secret]")
+        return text
 
     def ok(self, *keys: str) -> bool:
         """Whether every one of `keys` passed its own checks (a rule between them may run)."""
@@ -415,7 +494,8 @@ class _Reader:
         return value.lower() == "true"
 
     def string_list(
-        self, key: str, check: Callable[[str], bool], accepted: str, min_items: int = 0
+        self, key: str, check: Callable[[str], bool], accepted: str | Callable[[str], str], min_items: int = 0,
+        max_items: tuple[int, str] | None = None,
     ) -> tuple[str, ...]:
         """A JSON list of strings (the CLI hands arrays over as JSON); one problem per bad item."""
         value = self._raw.get(key)
@@ -431,12 +511,16 @@ class _Reader:
             return ()
         if len(items) < min_items:
             self.fail(key, items, f"must list at least {min_items} item(s)")
+        if max_items is not None and len(items) > max_items[0]:
+            # Nothing else is judged: the list's own checks grow with its length.
+            self.fail(key, f"a list of {len(items)}", f"must list at most {max_items[0]} items: {max_items[1]}")
+            return ()
         for item in items:
             problem = text_problem(item)
             if problem:
                 self.fail(key, item, problem)
             elif not check(item):
-                self.fail(key, item, accepted)
+                self.fail(key, item, accepted(item) if callable(accepted) else accepted)
         for item in sorted(item for item, count in collections.Counter(items).items() if count > 1):
             self.fail(key, item, "is listed more than once")
         return tuple(items)
@@ -447,15 +531,24 @@ def _did_you_mean(value: str, candidates: Any, count: int = 1) -> str:
     return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
+CIDR_ACCEPTED = "must be an IPv4 CIDR block in canonical form, such as 203.0.113.0/24"
+# Each source block is one inbound rule of a security group, which holds 60 by default (the
+# adjustable VPC quota "Inbound or outbound rules per security group"); the nodes' group also
+# holds pulumi-eks's own rules, so a list this long is already past what a default account takes.
+SOURCE_BLOCKS_PER_GROUP = (60, "each is one inbound rule of a security group, which holds 60 by default; "
+                               "summarise them with wider blocks")
+
+
 def _is_cidr(value: str) -> bool:
     # AWS wants the prefix spelled out; a bare address would be read as /32 only by Python.
     if "/" not in value:
         return False
     try:
-        ipaddress.IPv4Network(value, strict=True)
+        network = ipaddress.IPv4Network(value, strict=True)
     except ValueError:
         return False
-    return True
+    # Canonical only: Python reads 10.0.0.0/016 as /16, AWS and Kubernetes need not.
+    return str(network) == value
 
 
 def _vpc_cidr_fits(value: str) -> bool:
@@ -501,11 +594,15 @@ def _check_cidr_list(read: "_Reader", key: str, blocks: tuple[str, ...], refused
         if name:
             read.fail(key, block, f"is a {name} range: {why}")
     valid = [block for block in valid if not special_range(block, refused)]
-    for block in valid:
-        wider = next((other for other in valid if other != block
-                      and ipaddress.IPv4Network(block).subnet_of(ipaddress.IPv4Network(other))), None)
-        if wider:
-            read.fail(key, block, f"lies within {wider}, listed too; list each network once")
+    # Sorted by first address, then widest first: a block lies within another listed block
+    # exactly when it lies within the widest block seen so far that still reaches it.
+    reach: ipaddress.IPv4Network | None = None
+    for network in sorted((ipaddress.IPv4Network(block) for block in valid),
+                          key=lambda n: (n.network_address, n.prefixlen)):
+        if reach is not None and network.subnet_of(reach):
+            read.fail(key, str(network), f"lies within {reach}, listed too; list each network once")
+        else:
+            reach = network
     if read.ok(key) and blocks != (str(EVERYWHERE),) and valid and covers_all_public_addresses(valid):
         read.fail(key, list(blocks),
                   "together these blocks admit every public address: write [\"0.0.0.0/0\"] if that is "
@@ -625,7 +722,10 @@ def parse(
         "must be empty (a name of this stack's own) or an ECR repository name: 2-256 lowercase "
         "letters and digits, separated by '.', '_', '-' or '/'",
     ) or default_repository_name(stack, app_name or "app")
-    kubernetes_version = read.string(key("kubernetesVersion"))
+    kubernetes_version = read.string(
+        key("kubernetesVersion"), lambda v: v != "",
+        "must not be empty: a Kubernetes minor version such as 1.35, or remove the key for Pulumi.yaml's default",
+    )
     upgrade_policy = read.choice(key("kubernetesUpgradePolicy"), eks_versions.SUPPORT_TYPES)
     version_problems, version_warnings = eks_versions.check(
         kubernetes_version, today or eks_versions.utc_today(),
@@ -670,27 +770,25 @@ def parse(
     desired_size = read.integer(key("nodeDesiredSize"), 1, 100)
     max_size = read.integer(key("nodeMaxSize"), 1, 100)
     if read.ok(key("nodeMinSize"), key("nodeDesiredSize"), key("nodeMaxSize")) and not min_size <= desired_size <= max_size:
-        read.problems.append(
+        read.add(
             f"{key('nodeMinSize')}/{key('nodeDesiredSize')}/{key('nodeMaxSize')} = "
             f"{min_size}/{desired_size}/{max_size}: must satisfy min <= desired <= max"
         )
-    api_cidrs = read.string_list(
-        key("apiPublicAccessCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24",
-        min_items=1,
-    )
+    api_cidrs = read.string_list(key("apiPublicAccessCidrs"), _is_cidr, CIDR_ACCEPTED, min_items=1)
     _check_cidr_list(read, key("apiPublicAccessCidrs"), api_cidrs, NOT_PUBLIC,
                      "the cluster's public endpoint only ever sees internet addresses; list public blocks")
     principal_lists = {
         name: read.string_list(
-            key(name), lambda v: _IAM_PRINCIPAL_ARN.fullmatch(v) is not None,
-            "must be an IAM user or role ARN such as arn:aws:iam::123456789012:role/Admin",
+            key(name), lambda v: iam_principal_problem(v, region) is None,
+            lambda v: iam_principal_problem(v, region),
         )
         for name in ("adminPrincipalArns", "deployPrincipalArns", "viewerPrincipalArns")
     }
-    _check_one_entry_per_principal(read, principal_lists)
+    _check_one_entry_per_principal(read, principal_lists, region)
     creator_arn = read.string(
-        key("clusterCreatorArn"), lambda v: v == "" or _IAM_PRINCIPAL_ARN.fullmatch(v) is not None,
-        "must be empty (learnt from AWS) or the IAM user or role ARN that created the cluster",
+        key("clusterCreatorArn"), lambda v: v == "" or iam_principal_problem(v, region) is None,
+        lambda v: f"must be empty (learnt from AWS) or the IAM user or role ARN that created the cluster: "
+                  f"{iam_principal_problem(v, region)}",
     )
     log_retention = read.integer(key("controlPlaneLogRetentionDays"), 0, max(LOG_RETENTION_DAYS))
     if read.ok(key("controlPlaneLogRetentionDays")) and log_retention not in LOG_RETENTION_DAYS:
@@ -707,7 +805,7 @@ def parse(
     replicas = read.integer(key("replicas"), 1, 100)
     node_port = read.integer(key("nodePort"), *NODE_PORT_RANGE)
     ingress_cidrs = read.string_list(
-        key("nodePortIngressCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24"
+        key("nodePortIngressCidrs"), _is_cidr, CIDR_ACCEPTED, max_items=SOURCE_BLOCKS_PER_GROUP,
     )
     # Private blocks are fine here: with nodes in private subnets, clients inside the VPC, a
     # peered network or a VPN reach the nodePort by their private addresses.
@@ -721,8 +819,7 @@ def parse(
             "list the clients in loadBalancerIngressCidrs and leave nodePortIngressCidrs empty",
         )
     lb_cidrs = read.string_list(
-        key("loadBalancerIngressCidrs"), _is_cidr, "must be an IPv4 CIDR block such as 203.0.113.0/24",
-        min_items=1,
+        key("loadBalancerIngressCidrs"), _is_cidr, CIDR_ACCEPTED, min_items=1, max_items=SOURCE_BLOCKS_PER_GROUP,
     )
     _check_cidr_list(read, key("loadBalancerIngressCidrs"), lb_cidrs, NEVER_A_SOURCE,
                      "no client connects from it; list the networks the clients are in")
@@ -731,6 +828,10 @@ def parse(
         "must be empty (plain TCP on the load balancer's own DNS name) or a fully qualified lowercase "
         "domain name such as api.example.com (no wildcard, no trailing dot)",
     )
+    if read.ok(key("domainName")) and len(domain_name) > ACM_FIRST_NAME_MAX:
+        read.fail(key("domainName"), domain_name,
+                  f"is {len(domain_name)} characters; ACM issues no certificate whose first name is over "
+                  f"{ACM_FIRST_NAME_MAX} (RequestCertificate's DomainName): use a shorter name")
     image_digest = read.string(
         key("imageDigest"), lambda v: v == "" or _IMAGE_DIGEST.fullmatch(v) is not None,
         "must be empty (build app/ and run that image) or an image digest of the stack's repository: "
@@ -739,7 +840,9 @@ def parse(
     )
     hosted_zone_id = read.string(
         key("hostedZoneId"), lambda v: v == "" or _HOSTED_ZONE_ID.fullmatch(v) is not None,
-        "must be empty or a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ",
+        lambda v: "must be empty or a Route 53 hosted zone ID such as Z0123456789ABCDEFGHIJ: Z and 9-31 "
+                  "uppercase letters or digits" + ("; drop the /hostedzone/ prefix" if v.startswith("/hostedzone/")
+                                                   else ""),
     )
     if read.ok(key("domainName"), key("hostedZoneId")) and bool(domain_name) != bool(hosted_zone_id):
         read.problem(
@@ -783,7 +886,7 @@ def parse(
     platform = read.choice(key("imagePlatform"), IMAGE_PLATFORMS)
     if ami_type in AMI_ARCHITECTURES and platform in IMAGE_PLATFORMS:
         if platform != f"linux/{AMI_ARCHITECTURES[ami_type]}":
-            read.problems.append(
+            read.add(
                 f"{key('imagePlatform')} = {platform!r}: must match the nodes' architecture "
                 f"(nodeAmiType {ami_type} runs linux/{AMI_ARCHITECTURES[ami_type]})"
             )
@@ -935,7 +1038,9 @@ def _backend_environment(read: _Reader, memory_limit: str | None) -> dict[str, s
         try:
             _backend_config.read_service_settings({variable: value})
         except _backend_config.ConfigError as exc:
-            read.fail(stack_key, value, f"the backend refuses it: {exc}")
+            # The backend's text quotes the value; for a secret only what it accepts is shown.
+            reason = f"expected {str(exc).partition(': expected ')[2]}" if read.is_secret(stack_key) else str(exc)
+            read.fail(stack_key, value, f"the backend refuses it: {reason}")
             continue
         if variable == "UPSTREAM_URL" and urlsplit(value).port == 0:
             # Nothing listens on port 0, and the NetworkPolicy would open the scheme's port instead.
@@ -949,18 +1054,28 @@ def _backend_environment(read: _Reader, memory_limit: str | None) -> dict[str, s
         involved = [f"{PROJECT}:{name}" for name, variable in BACKEND_ENVIRONMENT.items()
                     if variable in str(exc)]
         involved = involved or [f"{PROJECT}:{name}" for name in BACKEND_ENVIRONMENT]
-        read.problems.append(f"{'/'.join(involved)}: the backend refuses them together: {exc}")
+        secret = [f"{PROJECT}:{name}" for name, variable in BACKEND_ENVIRONMENT.items()
+                  if read.is_secret(f"{PROJECT}:{name}") and variable in environment]
+        if secret:
+            # The backend's reason quotes values and what it derived from them.
+            read.add(f"{'/'.join(involved)}: the backend refuses them together (its reason is not shown: "
+                     f"it would tell the values of {', '.join(secret)}, set as secrets)")
+        else:
+            read.add(f"{'/'.join(involved)}: the backend refuses them together: {exc}")
         return environment
     if memory_limit is not None and read.ok(f"{PROJECT}:backendWorkers", f"{PROJECT}:backendThreadsPerWorker"):
         needed = (server.workers + 1) * BACKEND_PROCESS_BYTES + server.workers * server.threads * BACKEND_THREAD_BYTES
         if memory_bytes(memory_limit) < needed:
-            read.problem(
-                (f"{PROJECT}:backendWorkers", f"{PROJECT}:backendThreadsPerWorker", f"{PROJECT}:memoryLimit"),
-                f"{server.workers}/{server.threads}/{memory_limit!r}",
-                f"{server.workers} workers and the main process at ~{BACKEND_PROCESS_BYTES // _MI}Mi each, plus "
-                f"{BACKEND_THREAD_BYTES // _MI}Mi per thread, need {_show_memory_up(needed)}: the kernel would kill "
-                "workers as they start; lower backendWorkers or raise memoryLimit",
-            )
+            keys = (f"{PROJECT}:backendWorkers", f"{PROJECT}:backendThreadsPerWorker", f"{PROJECT}:memoryLimit")
+            cost = f"at ~{BACKEND_PROCESS_BYTES // _MI}Mi each, plus {BACKEND_THREAD_BYTES // _MI}Mi per thread"
+            if read.is_secret(*keys):
+                # The sum would tell a secret count of workers or threads.
+                need = f"the workers and the main process {cost}, need more than memoryLimit"
+            else:
+                need = f"{server.workers} workers and the main process {cost}, need {_show_memory_up(needed)}"
+            read.problem(keys, f"{server.workers}/{server.threads}/{memory_limit!r}",
+                         f"{need}: the kernel would kill workers as they start; lower backendWorkers or raise "
+                         "memoryLimit")
     return environment
 
 
@@ -974,17 +1089,28 @@ def access_entry_key(principal_arn: str) -> str:
     return re.sub(r"[^A-Za-z0-9-]", "-", f"{account}-{resource}")
 
 
-def _check_one_entry_per_principal(read: _Reader, principal_lists: Mapping[str, tuple[str, ...]]) -> None:
-    """EKS keeps one access entry per principal: a principal in two lists, or two principals whose
-    entries would share a key, would make the second entry fail (or vanish) half-way through an up."""
+def _check_one_entry_per_principal(read: _Reader, principal_lists: Mapping[str, tuple[str, ...]],
+                                   region: str | None) -> None:
+    """EKS keeps one access entry per principal: a principal listed twice (in one list or two,
+    however its ARN is spelled: IAM names are case-insensitive and unique whatever the path), or
+    two principals whose entries would share a key, would make the second entry fail (or vanish)
+    half-way through an up."""
     listed_in: dict[str, list[str]] = {}
+    spellings: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for name, arns in principal_lists.items():
-        for arn in {arn for arn in arns if _IAM_PRINCIPAL_ARN.fullmatch(arn)}:
+        for arn in sorted({arn for arn in arns if iam_principal_problem(arn, region) is None}):
             listed_in.setdefault(arn, []).append(name)
+            spellings.setdefault(principal_identity(arn), []).append((name, arn))
     for arn, names in sorted(listed_in.items()):
         if len(names) > 1:
             read.problem(tuple(f"{PROJECT}:{name}" for name in names), repr(arn),
                          "a principal gets one access entry: list it in one of these only")
+    for spelled in spellings.values():
+        if len({arn for _, arn in spelled}) > 1:
+            names = tuple(dict.fromkeys(f"{PROJECT}:{name}" for name, _ in spelled))
+            read.problem(names, ", ".join(repr(arn) for _, arn in spelled),
+                         "these name one principal (IAM compares names without their path and in any case): "
+                         "it gets one access entry; list it once")
     by_key: dict[str, list[str]] = {}
     for arn in listed_in:
         by_key.setdefault(access_entry_key(arn), []).append(arn)
@@ -999,7 +1125,7 @@ def _check_request_within_limit(read: _Reader, what: str, request: str, limit: s
     if not read.ok(f"{PROJECT}:{what}Request", f"{PROJECT}:{what}Limit"):
         return
     if amount(request) > amount(limit):
-        read.problems.append(
+        read.add(
             f"{PROJECT}:{what}Request = {request!r}: must not exceed {PROJECT}:{what}Limit ({limit!r})"
         )
 

@@ -37,6 +37,12 @@ def zones_offering(instance_types: Sequence[str], count: int) -> list[str]:
             location_type="availability-zone-id",
             filters=[aws.ec2.GetInstanceTypeOfferingsFilterArgs(name="instance-type", values=[instance_type])],
         )
+        if not offers.locations:
+            # Not a question of how many zones: no zone of the region has it at all.
+            raise NoZonesForInstanceTypes(
+                f"backend-on-eks:nodeInstanceTypes: no availability zone of this region offers instance type "
+                f"{instance_type!r}: it does not exist (check its spelling) or is not offered in this region"
+            )
         offering &= set(offers.locations)
     chosen = sorted(offering)[:count]
     if len(chosen) < count:
