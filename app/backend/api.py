@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint, abort
-from flask import Response, current_app
+from flask import Response, current_app, request
 from werkzeug.routing import BaseConverter
 
 from . import metrics
@@ -77,7 +77,11 @@ def describe_contents(spec: dict) -> dict:
 @bp.doc(hide=True)
 def empty_topic():
     # `/contents/` never reaches the route above (a path parameter is never empty), so the
-    # empty topic is answered here with the same 400 a blank one gets.
+    # empty topic is answered here with the same 400 a blank one gets. Werkzeug also routes a
+    # topic made only of slashes (`/contents/%2F`) here: that one is a topic like any other.
+    topic = request.path[len("/contents/"):]
+    if topic:
+        return contents(topic)
     _reject_topic("")
 
 

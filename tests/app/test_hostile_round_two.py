@@ -206,3 +206,14 @@ def test_a_topic_of_format_control_and_space_characters_only_is_blank(topic):
            lambda c: c not in INVISIBLE and unicodedata.category(c) != "Co"))
 def test_one_visible_character_among_invisible_ones_makes_a_topic(blank, visible):
     assert topic_is_valid(blank + visible + blank)
+
+
+@pytest.mark.parametrize("slashes", ["/", "//", "///"])
+def test_a_topic_made_only_of_slashes_is_searched_like_any_other(client, upstream, slashes):
+    # Werkzeug routes `/contents//` to the empty-topic rule; the topic there is "/", not "".
+    answering(upstream, {"hits": [GOOD]})
+
+    response = get_raw(client, "/contents/" + "%2F" * len(slashes))
+
+    assert response.status_code == 200
+    assert upstream.requests[-1]["query"]["query"] == [slashes]
