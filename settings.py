@@ -49,6 +49,7 @@ from pulumi_aws import Region
 
 import autoscaler_releases
 import eks_versions
+from policy.internet import EVERYWHERE, NEVER_A_SOURCE, NOT_PUBLIC, PRIVATE_RANGES, covers_all_public_addresses
 
 PROJECT = "backend-on-eks"
 
@@ -181,29 +182,12 @@ BACKEND_THREAD_BYTES = 1 * _MI
 RESERVED_NAMESPACES = ("default",)
 RESERVED_NAMESPACE_PREFIX = "kube-"
 
-# The only block an "everyone" rule may be written as: a set of blocks that adds up to every
-# address (0.0.0.0/1 + 128.0.0.0/1) says the same while hiding it from a reviewer and a policy.
-EVERYWHERE = ipaddress.IPv4Network("0.0.0.0/0")
-# RFC 1918: the private ranges a VPC is carved from.
-PRIVATE_RANGES = tuple(ipaddress.IPv4Network(block) for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
-# Ranges no client ever connects from: loopback, link-local (also the instance metadata service),
-# multicast, the reserved class E (with the broadcast address), and "this network".
-_NEVER_A_SOURCE = {
-    "loopback": "127.0.0.0/8",
-    "link-local": "169.254.0.0/16",
-    "multicast": "224.0.0.0/4",
-    "reserved": "240.0.0.0/4",
-    "'this network'": "0.0.0.0/8",
-}
-NEVER_A_SOURCE = {name: ipaddress.IPv4Network(block) for name, block in _NEVER_A_SOURCE.items()}
-# The public endpoint of the cluster's API sees only internet sources: a private, carrier-grade
-# NAT (RFC 6598) or special block is never the source address it sees, so listing one grants
-# nothing and hides a misunderstanding (the VPC and a VPN reach the API by other ways).
-NOT_PUBLIC = {
-    **{f"private (RFC 1918 {block})": block for block in PRIVATE_RANGES},
-    "shared address space (carrier-grade NAT, RFC 6598)": ipaddress.IPv4Network("100.64.0.0/10"),
-    **NEVER_A_SOURCE,
-}
+# What the internet is, shared with the policy pack (policy/internet.py, standard library only, so
+# both read the same notion): EVERYWHERE, the only block an "everyone" rule may be written as (a set
+# of blocks that adds up to every public address says the same while hiding it from a reviewer and a
+# policy); PRIVATE_RANGES (RFC 1918); NEVER_A_SOURCE, ranges no client connects from; NOT_PUBLIC,
+# what the cluster's public endpoint never sees as a source, so listing one grants nothing and
+# hides a misunderstanding (the VPC and a VPN reach the API by other ways).
 # Docker's default bridge. A VPC inside it is unreachable from any machine running Docker with its
 # defaults (the CI runner, a developer's laptop over VPN): their packets go to the local bridge.
 # EKS's own service range needs no check: unless told, EKS picks 10.100.0.0/16 or 172.20.0.0/16,
@@ -563,25 +547,6 @@ def special_range(block: str, ranges: Mapping[str, ipaddress.IPv4Network]) -> st
     """The name of the range of `ranges` that holds all of `block`, or None."""
     network = ipaddress.IPv4Network(block)
     return next((name for name, special in ranges.items() if network.subnet_of(special)), None)
-
-
-def _public_space() -> list[ipaddress.IPv4Network]:
-    """Every address that may be a source on the internet: all of IPv4 less NOT_PUBLIC."""
-    space = [EVERYWHERE]
-    for hole in NOT_PUBLIC.values():
-        space = [part for block in space
-                 for part in (block.address_exclude(hole) if hole.subnet_of(block) else
-                              () if block.subnet_of(hole) else (block,))]
-    return space
-
-
-def covers_all_public_addresses(blocks: list[str]) -> bool:
-    """Whether the blocks together admit every public address (0.0.0.0/1 + 128.0.0.0/1 does).
-
-    collapse_addresses merges blocks that together fill a larger one, so a public block is
-    covered exactly when one merged block holds it."""
-    union = list(ipaddress.collapse_addresses(ipaddress.IPv4Network(block) for block in blocks))
-    return all(any(public.subnet_of(block) for block in union) for public in _public_space())
 
 
 def _check_cidr_list(read: "_Reader", key: str, blocks: tuple[str, ...], refused: Mapping[str, ipaddress.IPv4Network],

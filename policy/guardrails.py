@@ -30,6 +30,10 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
+# A sibling module, imported as __main__.py imports this one: the pack runs with policy/ as its
+# directory, not as a package.
+from internet import covers_internet, network
+
 # --- Reading values --------------------------------------------------------------------------
 # The analyzer hands objects and lists as read-only proxies (Mapping / Sequence, not dict / list)
 # that raise UnknownValueError on a value only `up` will know. These helpers never hide that.
@@ -122,29 +126,17 @@ def _is_production(urn: str, config: Mapping[str, Any]) -> bool:
 
 
 # --- CIDRs -----------------------------------------------------------------------------------------
-# Addresses are sets, not strings: 0.0.0.0/1 and 128.0.0.0/1 together are the internet, and so are
-# `::/0`, `::0/0`, `0:0::/0` and ` 0.0.0.0/0 `.
-
-WORLDS = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+# Addresses are sets, not strings, and "the internet" is every public address (internet.py):
+# 0.0.0.0/1 and 128.0.0.0/1 together are the internet, and so are `::/0`, ` 0.0.0.0/0 `, the
+# world less 0.0.0.0/8 or less the private ranges, and 2000::/3.
 
 
 def _network(cidr: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    if not isinstance(cidr, str):
-        return None
-    try:
-        # strict=False: AWS and Kubernetes both read 10.0.0.1/0 as 0.0.0.0/0.
-        return ipaddress.ip_network(cidr.strip(), strict=False)
-    except ValueError:
-        return None
+    return network(cidr) if isinstance(cidr, str) else None
 
 
-def _covers_world(networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
-    networks = list(networks)
-    for world in WORLDS:
-        family = [n for n in networks if n.version == world.version]
-        if family and list(ipaddress.collapse_addresses(family)) == [world]:
-            return True
-    return False
+def _covers_internet(networks: Iterable[ipaddress.IPv4Network | ipaddress.IPv6Network | None]) -> bool:
+    return covers_internet(n for n in networks if n is not None)
 
 
 def _unreadable_cidrs(cidrs: Iterable[Any]) -> list[Any]:
@@ -208,29 +200,38 @@ CONTAINER_KINDS = ("initContainers", "containers", "ephemeralContainers")
 _POD_SPEC_PATH_KEYS = frozenset({"spec", "template", "jobTemplate", "items", "objs", *CONTAINER_KINDS})
 
 
-def _pod_specs(value: Any, parent: Mapping[str, Any] | None = None,
-               structural: bool = True) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-    """(pod spec, the object holding it: its `metadata` is the pod's) for every pod spec in `value`."""
+def _objects(value: Any, path_keys: frozenset[str], parent: Mapping[str, Any] | None = None,
+             on_path: bool = True) -> Iterator[tuple[Mapping[str, Any], Mapping[str, Any] | None, bool]]:
+    """(object, the object holding it, whether it sits under `path_keys`) for every object at any
+    depth of `value`, `value` itself first. An unknown value under one of `path_keys` raises (it
+    may hide what the caller looks for); anywhere else it is passed over."""
     if isinstance(value, Mapping):
+        yield value, parent, on_path
         keys = list(value)  # iterating keys never raises; reading an unknown value does
-        if any(kind in keys for kind in CONTAINER_KINDS):
-            yield value, parent if parent is not None else {}
-            return
-        children = [(key, key in _POD_SPEC_PATH_KEYS) for key in keys]
-        container: Any = value
+        children = [(key, key in path_keys) for key in keys]
+        holder: Mapping[str, Any] | None = value
     elif _is_list(value):
-        children = [(index, structural) for index in range(len(value))]
-        container = value
+        children = [(index, on_path) for index in range(len(value))]
+        holder = parent
     else:
         return
-    for key, hides_pod_spec in children:
+    for key, hides in children:
         try:
-            child = container[key]
+            child = value[key]
         except UnknownValueError:
-            if hides_pod_spec:
+            if hides:
                 raise
             continue
-        yield from _pod_specs(child, value if isinstance(value, Mapping) else parent, hides_pod_spec)
+        yield from _objects(child, path_keys, holder, hides)
+
+
+def _pod_specs(value: Any) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(pod spec, the object holding it: its `metadata` is the pod's) for every pod spec in `value`,
+    at any depth: a pod template may sit under an object that has a `containers` key of its own.
+    All are found before any is judged, so an unknown that may hide one skips the policy whole."""
+    return [(found, parent if parent is not None else {})
+            for found, parent, _ in _objects(value, _POD_SPEC_PATH_KEYS)
+            if any(key in CONTAINER_KINDS for key in list(found))]
 
 
 def _containers(pod: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -482,26 +483,61 @@ def _probe_hosts(report, pod, container) -> None:
 # --- Kubernetes Services -----------------------------------------------------------------------------
 
 SERVICE_TYPES = ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch")
+SERVICE_LIST = "kubernetes:core/v1:ServiceList"
 SOURCE_RANGES_ANNOTATION = "service.beta.kubernetes.io/load-balancer-source-ranges"
+# Where a Service may sit inside another resource: a List's or a ServiceList's items, a
+# ConfigGroup's objs (or any object's items). An unknown value there may hide one.
+_SERVICE_PATH_KEYS = frozenset({"items", "objs"})
+
+
+def _kind(value: Mapping[str, Any], on_path: bool) -> Any:
+    try:
+        return value.get("kind")
+    except UnknownValueError:
+        if on_path:
+            raise  # an object of unknown kind among a list's items may be a Service
+        return None
+
+
+def _services(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(how to name it, the Service) for the resource if it is a Service, and for every Service it
+    carries at any depth: an object of kind Service, or a ServiceList's item that names no kind."""
+    for found, parent, on_path in _objects(args.props, _SERVICE_PATH_KEYS):
+        if found is args.props:
+            if args.resource_type in SERVICE_TYPES:
+                yield "Service", found
+            continue
+        kind = _kind(found, on_path)
+        in_service_list = parent is not None and (
+            (parent is args.props and args.resource_type == SERVICE_LIST) or _kind(parent, False) == "ServiceList")
+        if kind == "Service" or (kind is None and in_service_list and on_path):
+            name = _map(found.get("metadata")).get("name")
+            yield f"Service {name!r} inside {args.resource_type} {args.name!r}", found
 
 
 def _service_not_open_to_world(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type not in SERVICE_TYPES:
+    if not args.resource_type.startswith("kubernetes:"):
         return
-    spec = _map(args.props.get("spec"))
+    for label, service in _services(args):
+        _judge_service(label, service, report)
+
+
+def _judge_service(label: str, service: Mapping[str, Any], report: ReportViolation) -> None:
+    spec = _map(service.get("spec"))
     if _seq(spec.get("externalIPs")):
-        report("Service must not claim externalIPs (every node would forward them to it).")
+        report(f"{label} must not claim externalIPs (every node would forward them to it); "
+               f"got {list(_seq(spec.get('externalIPs')))}.")
     if spec.get("type") != "LoadBalancer":
         return
     ranges = _seq(spec.get("loadBalancerSourceRanges"))
     if not ranges:
         # The cloud provider reads the annotation when the field is empty.
-        annotation = _map(_map(args.props.get("metadata")).get("annotations")).get(SOURCE_RANGES_ANNOTATION)
+        annotation = _map(_map(service.get("metadata")).get("annotations")).get(SOURCE_RANGES_ANNOTATION)
         ranges = [r for r in annotation.split(",") if r.strip()] if isinstance(annotation, str) else []
     unreadable = _unreadable_cidrs(ranges)
-    if not ranges or unreadable or _covers_world(_network(r) for r in ranges):
-        report("Service of type LoadBalancer must limit who reaches it (loadBalancerSourceRanges, not "
-               f"covering the internet); got {ranges or 'none, so 0.0.0.0/0'}.")
+    if not ranges or unreadable or _covers_internet(_network(r) for r in ranges):
+        report(f"{label} of type LoadBalancer must limit who reaches it (loadBalancerSourceRanges, not "
+               f"covering every public address); got {ranges or 'none, so 0.0.0.0/0'}.")
 
 
 # --- EKS -----------------------------------------------------------------------------------------------
@@ -543,7 +579,7 @@ def _eks_endpoint_restricted_in_production(args: ResourceValidationArgs, report:
     public, cidrs = vpc.get("endpointPublicAccess"), _seq(vpc.get("publicAccessCidrs"))
     # The endpoint is public unless explicitly closed, and AWS opens a public endpoint to
     # 0.0.0.0/0 when no CIDRs are given.
-    if public is not False and (not cidrs or _unreadable_cidrs(cidrs) or _covers_world(map(_network, cidrs))):
+    if public is not False and (not cidrs or _unreadable_cidrs(cidrs) or _covers_internet(map(_network, cidrs))):
         report(f"in production stack {_stack_of(args.urn)!r}, the EKS API endpoint must not be open "
                f"to the internet (publicAccessCidrs: {cidrs or 'unset, so 0.0.0.0/0'}).")
 
@@ -609,23 +645,41 @@ def _trusts_ec2(role_props: Mapping[str, Any]) -> bool:
     return False
 
 
-def _role_keys(role) -> set[str]:
-    """What a reference to `role` may hold: its URN, and its ARN and name once known."""
-    keys = {role.urn}
-    for prop in ("arn", "name"):
-        value = role.props.get(prop)
-        if isinstance(value, str) and value:
-            keys.add(value)
-    return keys
+def _role_name_matcher(role):
+    """A test of whether a role name (any case) is `role`'s. IAM names "are not distinguished by
+    case" (CreateRole's RoleName), so Cluster-Node-Role names the role cluster-node-role. The name
+    is the role's own where known; else a namePrefix and anything after it; else Pulumi's auto-name,
+    the logical name and a random suffix (pulumi.com/docs/iac/concepts/resources/names), or the
+    logical name itself (auto-naming turned off)."""
+    name, prefix = role.props.get("name"), role.props.get("namePrefix")
+    arn = role.props.get("arn")
+    if not (isinstance(name, str) and name) and isinstance(arn, str) and arn.startswith("arn:"):
+        name = arn.rsplit("/", 1)[-1]
+    if isinstance(name, str) and name:
+        return lambda given: given.casefold() == name.casefold()
+    if isinstance(prefix, str) and prefix:
+        return lambda given: given.casefold().startswith(prefix.casefold())
+    auto = re.compile(re.escape(role.name.casefold()) + r"(?:-[0-9a-f]+)?")
+    return lambda given: bool(auto.fullmatch(given.casefold()))
+
+
+def _names_role(value: str, role, matches_name) -> bool:
+    """Whether `value` names `role`: its URN, its ARN, or its name (an ARN's last segment is one)."""
+    if value == role.urn:
+        return True
+    arn = role.props.get("arn")
+    if isinstance(arn, str) and arn and value == arn:
+        return True
+    return matches_name(value.rsplit("/", 1)[-1] if value.startswith("arn:") else value)
 
 
 def _referenced_roles(resource, key: str, roles: Mapping[str, Any]) -> set[str]:
     """URNs of the roles `resource`'s input `key` names: by dependency, URN, ARN or name."""
     found = {dep.urn for dep in resource.property_dependencies.get(key, []) if dep.urn in roles}
-    values = _strings(resource.props.get(key))
+    values = [v.strip() for v in _strings(resource.props.get(key))]
     for urn, role in roles.items():
-        keys = _role_keys(role)
-        if any(v in keys or (v.startswith("arn:") and v.rsplit("/", 1)[-1] in keys - {urn}) for v in values):
+        matches_name = _role_name_matcher(role)
+        if any(_names_role(v, role, matches_name) for v in values):
             found.add(urn)
     return found
 
@@ -718,7 +772,7 @@ class _Ingress:
         return protocol not in PORTED or self.ports[0] <= port <= self.ports[1]
 
     def alone_opens_world(self) -> bool:
-        return self.unknown_sources or _covers_world(self.networks)
+        return self.unknown_sources or _covers_internet(self.networks)
 
     def __str__(self) -> str:
         return (f"{self.resource.resource_type} {self.resource.name!r} opens {self.protocol_given} "
@@ -758,7 +812,13 @@ def _ingress_rules(resources) -> Iterator[_Ingress]:
                                (unseen, []))
 
 
-def _node_ports(resources) -> set[int]:
+# The only ports the API server gives a nodePort: kube-apiserver's --service-node-port-range,
+# 30000-32767 unless changed, and EKS does not let it be changed. A nodePort declared outside it
+# is refused by the API server, so it licenses nothing (nodePort: 22 must not open SSH).
+NODE_PORT_RANGE = (30000, 32767)
+
+
+def _declared_node_ports(resources) -> set[int]:
     ports = set()
     for resource in resources:
         if resource.resource_type == "kubernetes:core/v1:Service":
@@ -767,6 +827,11 @@ def _node_ports(resources) -> set[int]:
                 ports |= {int(n) for p in _seq(spec.get("ports"))
                           if (n := _number(_map(p).get("nodePort"))) is not None and n.is_integer()}
     return ports
+
+
+def _node_ports(resources) -> set[int]:
+    """The nodePorts that may face the internet: declared, and within the nodePort range."""
+    return {port for port in _declared_node_ports(resources) if NODE_PORT_RANGE[0] <= port <= NODE_PORT_RANGE[1]}
 
 
 def _world_open(rules: list[_Ingress]) -> dict[tuple[str, int, int], list[_Ingress]]:
@@ -784,13 +849,24 @@ def _world_open(rules: list[_Ingress]) -> dict[tuple[str, int, int], list[_Ingre
             if not applying:
                 continue
             alone = [r for r in applying if r.alone_opens_world()]
-            if alone or _covers_world(n for r in applying for n in r.networks):
+            if alone or _covers_internet(n for r in applying for n in r.networks):
                 found[(protocol, low, next_low - 1)] = alone or [r for r in applying if r.networks]
     return found
 
 
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
-LISTENER = "aws:lb/listener:Listener"
+# pulumi-aws declares every load balancer resource twice, aws:lb/* and the alias module aws:alb/*
+# (pulumi_aws.alb: LoadBalancer, Listener, TargetGroup, ...), with the same inputs: a rule about
+# one holds for the other.
+LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
+LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+LISTENER = LISTENERS[0]
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+# Resources that name a security group without attaching it to anything: its rules, and rules
+# that admit it as a source (a group's inline ingress and egress blocks among them).
+_GROUP_RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+                "aws:ec2/securityGroupRule:SecurityGroupRule")
+_INLINE_RULE_KEYS = ("ingress", "egress")
 TLS_PROTOCOLS = ("TLS", "HTTPS")
 # ELB security policies that accept nothing older than TLS 1.2 (AWS's "Security policies" tables:
 # the TLS13-1-2*, TLS13-1-3*, TLS-1-2* and FS-1-2* families); the rest still take TLS 1.0 or 1.1,
@@ -800,12 +876,70 @@ _TLS12_POLICY = re.compile(r"ELBSecurityPolicy-(TLS13-1-[23]|TLS-1-2|FS-1-2)-[A-
 
 def _load_balancer_groups(resources) -> set[str]:
     """URNs of the security groups attached to the stack's load balancers."""
-    return {group.urn for resource in resources if resource.resource_type == LOAD_BALANCER
+    return {group.urn for resource in resources if resource.resource_type in LOAD_BALANCERS
             for group in resource.property_dependencies.get("securityGroups", [])}
 
 
+def _attached_elsewhere(group, load_balancer, resources) -> list[str]:
+    """What else the stack attaches `group` to: every resource with an input from it, but the
+    load balancer and the rules that belong to the group or admit it as a source."""
+    return [f"{r.resource_type} {r.name!r}" for r in resources
+            if r is not load_balancer and r.urn != group.urn and r.resource_type not in _GROUP_RULES
+            and any(group.urn in {d.urn for d in deps} for key, deps in r.property_dependencies.items()
+                    if not (r.resource_type in (SECURITY_GROUP, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+                            and key in _INLINE_RULE_KEYS))]
+
+
+def _load_balancer_group_problems(load_balancer, resources) -> list[str]:
+    """Why the load balancer's security groups are not groups of its own, if they are not."""
+    deps = load_balancer.property_dependencies.get("securityGroups", [])
+    problems = [f"{d.resource_type} {d.name!r} (not a security group this stack creates)"
+                for d in deps if d.resource_type != SECURITY_GROUP]
+    given = load_balancer.props.get("securityGroups")
+    entries: dict[str, Any] = {}
+    unknown = 0
+    for index in range(len(given) if _is_list(given) else 0):
+        try:
+            entries.setdefault(repr(given[index]), given[index])
+        except UnknownValueError:
+            unknown += 1  # in preview: the ID of a group the stack is about to create
+    # Each group of the stack gives one ID; any entry beyond them came from somewhere else.
+    literal = len(entries) + unknown - len({d.urn for d in deps})
+    if literal > 0 or (given is not None and not _is_list(given)):
+        problems.append(f"{max(literal, 1)} group(s) named by ID rather than by a security group of this stack "
+                        f"(securityGroups: {[entries[k] for k in sorted(entries)]}), which may be the nodes'")
+    for group in deps:
+        if group.resource_type == SECURITY_GROUP:
+            problems += [f"{SECURITY_GROUP} {group.name!r}, also attached to {other}"
+                         for other in _attached_elsewhere(group, load_balancer, resources)]
+    return problems
+
+
+def _owned_load_balancer_groups(resources) -> set[str]:
+    """URNs of the load balancers' groups that are theirs alone: only these are the way in."""
+    return {group.urn for resource in resources if resource.resource_type in LOAD_BALANCERS
+            for group in resource.property_dependencies.get("securityGroups", [])
+            if group.resource_type == SECURITY_GROUP and not _attached_elsewhere(group, resource, resources)}
+
+
+def _load_balancer_own_security_groups(args: StackValidationArgs, report: ReportViolation) -> None:
+    """A load balancer's security group is its inbound side: every rule of it is open wherever
+    the load balancer is. Shared with the nodes (their launch template's, node group's or the
+    cluster's group, given by ID or as an output of the EKS component), each of the nodes' rules
+    would open the nodePort, or SSH, straight to the internet. From a preview the pack cannot tell
+    which of the account's groups an ID is, so it asks for the one shape it can judge: groups this
+    stack creates (aws:ec2/securityGroup:SecurityGroup) that nothing else in the stack attaches."""
+    for load_balancer in args.resources:
+        if load_balancer.resource_type in LOAD_BALANCERS:
+            problems = _load_balancer_group_problems(load_balancer, args.resources)
+            if problems:
+                report(f"{load_balancer.resource_type} {load_balancer.name!r} must carry only security groups of "
+                       "its own (aws:ec2/securityGroup:SecurityGroup of this stack, attached to nothing else); it "
+                       f"carries {'; '.join(problems)}.", load_balancer.urn)
+
+
 def _listener_ports(resources) -> set[int]:
-    return {int(n) for resource in resources if resource.resource_type == LISTENER
+    return {int(n) for resource in resources if resource.resource_type in LISTENERS
             if (n := _number(resource.props.get("port"))) is not None and n.is_integer()}
 
 
@@ -820,6 +954,7 @@ def _rule_groups(rule: _Ingress) -> set[str]:
 def _world_open_only_on_node_port(args: StackValidationArgs, report: ReportViolation) -> None:
     node_ports = _node_ports(args.resources)
     lb_groups = _load_balancer_groups(args.resources)
+    owned_groups = _owned_load_balancer_groups(args.resources)
     open_segments = _world_open(list(_ingress_rules(args.resources)))
     if lb_groups:
         # Behind a load balancer the way in is its listener, on its own group; the nodePort
@@ -828,7 +963,7 @@ def _world_open_only_on_node_port(args: StackValidationArgs, report: ReportViola
         for (protocol, low, high), rules in open_segments.items():
             for rule in rules:
                 groups = _rule_groups(rule)
-                if protocol == "tcp" and low == high and low in listener_ports and groups and groups <= lb_groups:
+                if protocol == "tcp" and low == high and low in listener_ports and groups and groups <= owned_groups:
                     continue
                 report(f"{rule}; only a load balancer listener's port ({sorted(listener_ports) or 'none'}), "
                        "on the load balancer's own security group, may be.", rule.resource.urn)
@@ -852,11 +987,13 @@ def _node_port_behind_load_balancer(args: StackValidationArgs, report: ReportVio
     lb_groups = _load_balancer_groups(args.resources)
     if not lb_groups:
         return
-    node_ports = _node_ports(args.resources)
+    # Every declared nodePort, in range or not: what the nodes admit on it is judged all the same.
+    node_ports = _declared_node_ports(args.resources)
+    owned_groups = _owned_load_balancer_groups(args.resources)
     for rule in _ingress_rules(args.resources):
         if rule.protocol not in ("tcp", "all") or not any(rule.opens("tcp", port) for port in node_ports):
             continue
-        if _rule_groups(rule) & lb_groups:
+        if _rule_groups(rule) & owned_groups:
             continue  # the load balancer's own group: its inbound side, checked above
         resource = rule.resource
         sources = {group.urn for key in ("referencedSecurityGroupId", "sourceSecurityGroupId")
@@ -879,19 +1016,19 @@ def _has_domain(resources) -> bool:
 
 
 def _listener_tls_in_production(args: StackValidationArgs, report: ReportViolation) -> None:
-    listeners = [r for r in args.resources if r.resource_type == LISTENER]
+    listeners = [r for r in args.resources if r.resource_type in LISTENERS]
     if not listeners or not _is_production(listeners[0].urn, args.get_config()) or not _has_domain(args.resources):
         return
     for listener in listeners:
         protocol = str(listener.props.get("protocol")).strip().upper()
         if protocol not in TLS_PROTOCOLS:
-            report(f"{LISTENER} {listener.name!r} serves {listener.props.get('protocol')!r} on port "
+            report(f"{listener.resource_type} {listener.name!r} serves {listener.props.get('protocol')!r} on port "
                    f"{_shown(listener.props.get('port'))}: a production stack with a domain serves TLS only.",
                    listener.urn)
 
 
 def _listener_modern_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != LISTENER or str(args.props.get("protocol")).strip().upper() not in TLS_PROTOCOLS:
+    if args.resource_type not in LISTENERS or str(args.props.get("protocol")).strip().upper() not in TLS_PROTOCOLS:
         return
     policy = args.props.get("sslPolicy")
     if not isinstance(policy, str) or not _TLS12_POLICY.fullmatch(policy):
@@ -959,6 +1096,12 @@ POLICIES = [
     StackValidationPolicy(name="node-port-behind-load-balancer",
                           description="Behind a load balancer, the nodePort admits the load balancer's security group only.",
                           validate=_node_port_behind_load_balancer),
+    StackValidationPolicy(name="load-balancer-own-security-groups",
+                          description="A load balancer carries only security groups of its own: created by the "
+                                      "stack as aws:ec2/securityGroup:SecurityGroup and attached to nothing else "
+                                      "(the nodes' group would open each of its rules to the load balancer's "
+                                      "clients; a group given by ID cannot be told from the nodes').",
+                          validate=_load_balancer_own_security_groups),
     StackValidationPolicy(name="listener-tls-in-production",
                           description="A production stack with a domain serves only TLS listeners.",
                           validate=_listener_tls_in_production, config_schema=PRODUCTION_CONFIG),

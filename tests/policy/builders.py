@@ -85,3 +85,19 @@ def renamed(evaluation: Evaluation, stack: str) -> Evaluation:
         r.urn, r.parent, r.dependencies = swap(r.urn), swap(r.parent), swap(r.dependencies)
         r.inputs, r.outputs, r.property_dependencies = swap(r.inputs), swap(r.outputs), swap(r.property_dependencies)
     return copied
+
+
+def retyped(evaluation: Evaluation, old_type: str, new_type: str) -> Evaluation:
+    """`evaluation` with every resource of `old_type` declared as `new_type` instead (an alias
+    token of the same resource), the references to it following it."""
+    copied = copy.deepcopy(evaluation)
+    moved = {}
+    for r in copied.registrations:
+        if r.type == old_type:
+            new_urn = r.urn.replace(f"::{old_type}::", f"::{new_type}::").replace(f"${old_type}::", f"${new_type}::")
+            moved[r.urn], r.type, r.urn = new_urn, new_type, new_urn
+    for r in copied.registrations:
+        r.parent = moved.get(r.parent, r.parent)
+        r.dependencies = [moved.get(u, u) for u in r.dependencies]
+        r.property_dependencies = {k: [moved.get(u, u) for u in v] for k, v in r.property_dependencies.items()}
+    return copied

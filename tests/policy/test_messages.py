@@ -97,8 +97,8 @@ CASES = {
         "pod must not run Windows HostProcess containers (windowsOptions.hostProcess)."),
     "service-not-open-to-world": (
         lambda prod: changed(prod, "kubernetes:core/v1:Service", lambda i: i["spec"].update(type="LoadBalancer")),
-        "Service of type LoadBalancer must limit who reaches it (loadBalancerSourceRanges, not covering the "
-        "internet); got none, so 0.0.0.0/0."),
+        "Service of type LoadBalancer must limit who reaches it (loadBalancerSourceRanges, not covering every "
+        "public address); got none, so 0.0.0.0/0."),
     "eks-secrets-encryption": (
         lambda prod: changed(prod, "eks:index:Cluster", lambda i: i.pop("encryptionConfigKeyArn")),
         "EKS cluster must envelope-encrypt Kubernetes secrets with a KMS key (encryptionConfigKeyArn: a KMS key "
@@ -128,6 +128,13 @@ CASES = {
         lambda prod: plus(prod, ingress_rule(prod, "office", 30080.0, "10.0.0.0/8")),
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'office' admits nodePort [30080] from a source "
         "other than the load balancer's security group; behind a load balancer the nodePort admits its group only."),
+    "load-balancer-own-security-groups": (
+        lambda prod: changed(prod, "aws:lb/loadBalancer:LoadBalancer",
+                             lambda i: i["securityGroups"].append("sg-0eksclustersg00001")),
+        "aws:lb/loadBalancer:LoadBalancer 'front-door-nlb' must carry only security groups of its own "
+        "(aws:ec2/securityGroup:SecurityGroup of this stack, attached to nothing else); it carries 1 group(s) named "
+        "by ID rather than by a security group of this stack (securityGroups: ['front-door-sg-id', "
+        "'sg-0eksclustersg00001']), which may be the nodes'."),
     "listener-tls-in-production": (
         lambda prod: plus(prod, registration(prod, "aws:acm/certificate:Certificate", "certificate",
                                              {"domainName": "api.example.com", "validationMethod": "DNS"})),

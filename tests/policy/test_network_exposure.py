@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.policy.adapter import analyze, violations
+from tests.policy.addresses import covers_public
 from tests.policy.builders import (
     SECURITY_GROUP, SG_RULE, changed, ingress_rule, plus, registration,
 )
@@ -37,6 +38,8 @@ WORLD_SPELLINGS = [
     ["0.0.0.0/0"], ["::/0"], ["::0/0"], ["0:0:0:0:0:0:0:0/0"], [" 0.0.0.0/0 "], ["10.1.2.3/0"],
     ["0.0.0.0/1", "128.0.0.0/1"], ["::/1", "8000::/1"], ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"],
     ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2", "10.0.0.0/8"],
+    # Every IPv6 internet address is global unicast, 2000::/3, and ::/1 holds all of it.
+    ["2000::/3"], ["::/1"], ["2000::/4", "3000::/4"],
 ]
 
 
@@ -48,7 +51,8 @@ def test_cidrs_that_together_cover_the_internet_are_the_internet(prod_node_port,
     assert all("opens tcp 22-22 to the internet" in m for m in messages)
 
 
-NOT_THE_WORLD = [["0.0.0.0/1"], ["128.0.0.0/1", "0.0.0.0/2"], ["::/1"], ["0.0.0.0/1", "::/1"], ["203.0.113.0/24"]]
+NOT_THE_WORLD = [["0.0.0.0/1"], ["128.0.0.0/1", "0.0.0.0/2"], ["2000::/4"], ["0.0.0.0/1", "2000::/4"],
+                 ["4000::/2", "8000::/1"], ["203.0.113.0/24"]]
 
 
 @pytest.mark.parametrize("cidrs", NOT_THE_WORLD, ids=[",".join(c) for c in NOT_THE_WORLD])
@@ -80,21 +84,10 @@ V4 = st.builds(lambda a, p: ipaddress.ip_network((a, p), strict=False), st.integ
 V6 = st.builds(lambda a, p: ipaddress.ip_network((a, p), strict=False), st.integers(0, 2**128 - 1), st.integers(0, 3))
 
 
-def covers(networks, version, bits):
-    """Independent of the pack: merge the address ranges as integers and see if they span it all."""
-    spans = sorted((int(n.network_address), int(n.broadcast_address)) for n in networks if n.version == version)
-    reach = -1
-    for low, high in spans:
-        if low > reach + 1:
-            return False
-        reach = max(reach, high)
-    return reach == 2**bits - 1
-
-
 @settings(max_examples=120, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
 @given(networks=st.lists(V4 | V6, min_size=1, max_size=5), port=st.sampled_from([22, 443, 30080]),
        one_rule=st.booleans())
-def test_a_port_is_refused_iff_the_union_of_its_sources_covers_an_address_family(prod_node_port, networks, port, one_rule):
+def test_a_port_is_refused_iff_the_union_of_its_sources_covers_every_public_address_of_a_family(prod_node_port, networks, port, one_rule):
     if one_rule:  # all the CIDRs in one aws:ec2 rule, or one vpc rule per CIDR
         rules = [sg_rule(prod_node_port, "generated", fromPort=port, toPort=port,
                          cidrBlocks=[str(n) for n in networks if n.version == 4],
@@ -102,7 +95,7 @@ def test_a_port_is_refused_iff_the_union_of_its_sources_covers_an_address_family
     else:
         rules = [ingress_rule(prod_node_port, f"generated-{i}", port, str(n), family=f"cidrIpv{n.version}")
                  for i, n in enumerate(networks)]
-    world = covers(networks, 4, 32) or covers(networks, 6, 128)
+    world = covers_public(networks)
     refused = POLICY in violations(plus(prod_node_port, *rules))
     assert refused == (world and port != NODE_PORT)
 
@@ -348,7 +341,8 @@ def test_a_service_patch_is_held_to_the_load_balancer_rule(prod_node_port):
 
 def test_the_external_ips_message(prod_node_port):
     evaluation = changed(prod_node_port, SERVICE, lambda i: i["spec"].update(externalIPs=["203.0.113.10"]))
-    assert violations(evaluation) == {LB_POLICY: ["Service must not claim externalIPs (every node would forward them to it)."]}
+    assert violations(evaluation) == {LB_POLICY: [
+        "Service must not claim externalIPs (every node would forward them to it); got ['203.0.113.10']."]}
 
 
 @pytest.mark.parametrize(("first", "second", "port"), [
@@ -383,3 +377,25 @@ def test_the_second_node_port_message(prod_node_port):
 def test_udp_halves_on_different_ports_are_not_the_world(prod_node_port):
     rules = [ingress_rule(prod_node_port, "a", 53, "0.0.0.0/1", protocol="udp"), ingress_rule(prod_node_port, "b", 54, "128.0.0.0/1", protocol="udp")]
     assert violations(plus(prod_node_port, *rules)) == {}
+
+
+# --- Only a real nodePort licenses a world-open rule --------------------------------------------------------
+
+def node_port_moved_to(prod_node_port, port):
+    """The app's Service declaring nodePort `port`, and the program's world-open rule following it."""
+    evaluation = changed(prod_node_port, SERVICE, lambda i: i["spec"]["ports"][0].update(nodePort=float(port)))
+    rule = evaluation.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    rule.inputs.update(fromPort=float(port), toPort=float(port))
+    return evaluation
+
+
+@pytest.mark.parametrize("port", [22, 443, 3389, 29999, 32768, 65535])
+def test_a_declared_node_port_outside_the_node_port_range_licenses_nothing(prod_node_port, port):
+    # The API server refuses such a nodePort: declaring it must not open the port to the internet.
+    found = only_policy(violations(node_port_moved_to(prod_node_port, port)))
+    assert f"opens tcp {port}-{port} to the internet; only the Service's nodePort (none) may be." in found[0]
+
+
+@pytest.mark.parametrize("port", [30000, 32767])
+def test_a_declared_node_port_at_either_end_of_the_range_still_licenses_its_rule(prod_node_port, port):
+    assert violations(node_port_moved_to(prod_node_port, port)) == {}

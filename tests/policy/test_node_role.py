@@ -294,3 +294,44 @@ def test_the_node_role_messages_end_with_what_was_found(prod):
     assert only_policy(violations(plus(prod, exclusive))).endswith("; it also has inline policies ['admin'].")
     duplicate = attachment(prod, "cni-again", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")
     assert only_policy(violations(plus(prod, duplicate))).endswith("; it also has duplicate attachments.")
+
+
+# --- Named by a literal, in any case ------------------------------------------------------------------------
+# IAM role names are not distinguished by case, and a role the stack auto-names is known to AWS as
+# its logical name plus a random suffix: a literal in any of those spellings names the node role.
+
+def inline_policy(prod, role):
+    return registration(prod, "aws:iam/rolePolicy:RolePolicy", "node-extra", {
+        "role": role, "policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})})
+
+
+@pytest.mark.parametrize("role", ["cluster-node-role-1a2b3c4", "Cluster-Node-Role-1A2B3C4", "cluster-node-role",
+                                  "arn:aws:iam::123456789012:role/cluster-node-role-1a2b3c4"])
+def test_an_inline_policy_naming_the_auto_named_node_role_by_a_literal_is_stopped(prod, role):
+    assert "inline policy 'node-extra'" in only_policy(violations(plus(prod, inline_policy(prod, role))))
+
+
+@pytest.mark.parametrize("role", ["CLUSTER-NODE-ROLE", "Cluster-Node-Role", " cluster-node-role ",
+                                  "arn:aws:iam::123456789012:role/Cluster-Node-Role"])
+def test_an_inline_policy_naming_the_node_role_in_another_case_is_stopped(prod, role):
+    evaluation = changed(prod, ROLE, lambda i: i.update(name="cluster-node-role"))
+    assert "inline policy 'node-extra'" in only_policy(violations(plus(evaluation, inline_policy(prod, role))))
+
+
+@pytest.mark.parametrize("kind", ["attachment", "exclusive"])
+def test_every_way_of_granting_reads_the_role_name_in_any_case(prod, kind):
+    evaluation = changed(prod, ROLE, lambda i: i.update(name="cluster-node-role"))
+    grant = (attachment(prod, "admin", ADMIN, role="CLUSTER-NODE-ROLE", depends=False) if kind == "attachment" else
+             registration(prod, "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "node-inline",
+                          {"roleName": "Cluster-Node-Role", "policyNames": ["admin"]}))
+    only_policy(violations(plus(evaluation, grant)))
+
+
+@pytest.mark.parametrize("role", ["cluster-node-role-other", "cluster-node-roles", "other-cluster-node-role"])
+def test_a_literal_that_is_not_the_node_roles_name_does_not_name_it(prod, role):
+    assert violations(plus(prod, inline_policy(prod, role))) == {}
+
+
+def test_a_literal_under_the_node_roles_name_prefix_names_it(prod):
+    evaluation = changed(prod, ROLE, lambda i: i.update(namePrefix="nodes-"))
+    only_policy(violations(plus(evaluation, inline_policy(prod, "NODES-20240101abcdef"))))

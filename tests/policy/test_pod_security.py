@@ -390,3 +390,40 @@ def test_the_capabilities_message_says_what_is_missing_when_nothing_is_added(pro
 def test_the_volume_message_names_every_source_of_a_volume(prod):
     change = lambda t: t["spec"]["volumes"].append({"name": "x", "hostPath": {}, "nfs": {}})  # noqa: E731
     assert "; it is hostPath, nfs." in violations(template_changed(prod, change))["pod-volume-types"][0]
+
+
+# --- Pod specs at any depth ------------------------------------------------------------------------------
+# An object with a `containers` key of its own (a custom resource's list of names, a sidecar
+# injector's template) does not end the search: a pod template beneath it is a pod template.
+
+def bad_template(prod):
+    template = pod_template(prod)
+    ctx(template)["privileged"] = True
+    return template
+
+
+NESTED = {
+    "under a custom resource's own containers": lambda t: {"spec": {"containers": ["main"], "template": t}},
+    "beside a pod spec's containers": lambda t: {"spec": {"template": {"spec": {"containers": [], "template": t}}}},
+    "in a container of another pod spec": lambda t: {"spec": {"containers": [{"name": "x", "template": t}]}},
+    "deep in a pod spec's volume": lambda t: {"spec": {"initContainers": [], "volumes": [{"name": "v", "ephemeral": {
+        "volumeClaimTemplate": {"spec": {"template": t}}}}]}},
+}
+
+
+@pytest.mark.parametrize("where", NESTED)
+def test_a_pod_template_under_an_object_with_its_own_containers_is_still_searched(prod, where):
+    found = violations(plus(prod, registration(prod, "kubernetes:example.com/v1:Widget", "widget",
+                                               NESTED[where](bad_template(prod)))))
+    assert "container-not-privileged" in found
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(path=st.lists(st.sampled_from(["spec", "template", "items", "objs", "containers", "extra"]), max_size=6),
+       as_list=st.lists(st.booleans(), min_size=6, max_size=6))
+def test_a_privileged_pod_template_is_found_at_any_depth_under_any_keys(prod, path, as_list):
+    value = bad_template(prod)
+    for key, wrap in zip(reversed(path), as_list):
+        value = {key: [value] if wrap else value, "containers": []} if key != "containers" else {key: [value]}
+    found = violations(plus(prod, registration(prod, "kubernetes:example.com/v1:Widget", "widget", value)))
+    assert "container-not-privileged" in found
