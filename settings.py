@@ -717,8 +717,10 @@ def parse(
             "choose Single or OnePerAz, or put the nodes in public subnets",
         )
     instance_types = read.string_list(
-        key("nodeInstanceTypes"), lambda v: _INSTANCE_TYPE.fullmatch(v) is not None,
-        "must be an EC2 instance type such as t3.medium", min_items=1,
+        key("nodeInstanceTypes"), lambda v: _INSTANCE_TYPE.fullmatch(v) is not None and not v.startswith("mac"),
+        lambda v: ("is an EC2 Mac instance type: Mac instances run only macOS on dedicated hosts, and an EKS node "
+                   "runs Linux" if v.startswith("mac") else "must be an EC2 instance type such as t3.medium"),
+        min_items=1,
     )
     ami_type = read.choice(key("nodeAmiType"), AMI_ARCHITECTURES)
     if read.ok(key("nodeAmiType"), key("nodeInstanceTypes")):

@@ -255,3 +255,9 @@ def test_an_instance_type_no_zone_offers_is_named_as_such_not_as_too_few_zones()
     assert "no availability zone of this region offers instance type 't3.medum'" in message
     assert "availabilityZoneCount" not in message
     assert caught.value.registrations == []
+
+
+@pytest.mark.parametrize("instance_type", ["mac1.metal", "mac2.metal", "mac2-m2pro.metal", "mac-m4.metal"])
+def test_a_mac_instance_type_is_refused_since_no_eks_node_runs_on_one(instance_type):
+    [problem] = problems_for({"nodeInstanceTypes": as_list(instance_type)})
+    assert problem.startswith(f"{PREFIX}nodeInstanceTypes = {instance_type!r}: is an EC2 Mac instance type")
