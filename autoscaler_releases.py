@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 # The catalog's shared reading and writing: the same error, the same minors, the same bytes.
-from eks_versions import CatalogError, minor, read_document, render
+from eks_versions import CatalogError, minor, read_document, render  # noqa: F401 (render: ops/catalog.py writes with it)
 
 IMAGE_REPOSITORY = "registry.k8s.io/autoscaling/cluster-autoscaler"
 CATALOG_FILE = Path(__file__).resolve().parent / "catalog" / "cluster-autoscaler.json"

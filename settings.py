@@ -871,7 +871,7 @@ def parse(
             key(name), "[secret]",
             "is set as a secret, but the program hands it to resources whose state keeps it in plain "
             "text; only the backend's keys (" + ", ".join(BACKEND_ENVIRONMENT) + ") can stay secret: "
-            f"set it again without --secret",
+            "set it again without --secret",
         )
 
     if read.problems:

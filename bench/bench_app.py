@@ -29,7 +29,6 @@ import http.client
 import itertools
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -217,7 +216,7 @@ def _wrk(args, server, mix: str, tag: str, seconds: int) -> dict:
          "--timeout", "5s", "-s", str(script), server.url],
         capture_output=True, text=True, timeout=seconds + 60,
     )
-    line = next((l for l in proc.stdout.splitlines() if l.startswith("WRK_RESULT ")), None)
+    line = next((text for text in proc.stdout.splitlines() if text.startswith("WRK_RESULT ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return json.loads(line.removeprefix("WRK_RESULT "))

@@ -396,13 +396,18 @@ def _row_changes(before: tuple, after: tuple) -> list[str]:
     return lines
 
 
+def _release_shown(release) -> str:
+    if release is None:
+        return "none"
+    return f"{release.tag}@{release.digest}" if release.digest else f"{release.tag} (no digest)"
+
+
 def _release_changes(before: dict, after: dict) -> list[str]:
     lines = []
     for minor in sorted(set(before) | set(after), key=lambda m: _minor(m, "catalog")):
         a, b = before.get(minor), after.get(minor)
-        shown = lambda r: f"{r.tag}@{r.digest}" if r and r.digest else (f"{r.tag} (no digest)" if r else "none")
         if (a and (a.tag, a.digest)) != (b and (b.tag, b.digest)):
-            lines.append(f"Cluster Autoscaler for {minor}: {shown(a)} -> {shown(b)}")
+            lines.append(f"Cluster Autoscaler for {minor}: {_release_shown(a)} -> {_release_shown(b)}")
         if a and b and a.cluster_rules != b.cluster_rules:
             lines.append(f"Cluster Autoscaler for {minor}: its chart's ClusterRole changed ({b.rules_source})")
     return lines

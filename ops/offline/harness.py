@@ -42,7 +42,6 @@ from pulumi._types import _PULUMI_NAME
 from pulumi.output import Unknown
 from pulumi.runtime import mocks, rpc, settings as runtime_settings
 from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.config import CONFIG
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 

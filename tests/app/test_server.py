@@ -151,8 +151,8 @@ def test_the_access_log_names_a_cache_hit_answered_in_front_of_flask(server):
         session.get(f"{server.url}/contents/logged-hit", timeout=5)
         session.get(f"{server.url}/contents/logged-hit", timeout=5)
 
-    assert wait_for(lambda: len([l for l in access_lines(server) if l.get("path") == "/contents/logged-hit"]) == 2)
-    assert [l["cache"] for l in access_lines(server) if l.get("path") == "/contents/logged-hit"] == ["miss", "hit"]
+    assert wait_for(lambda: len([e for e in access_lines(server) if e.get("path") == "/contents/logged-hit"]) == 2)
+    assert [e["cache"] for e in access_lines(server) if e.get("path") == "/contents/logged-hit"] == ["miss", "hit"]
 
 
 def test_metrics_count_the_requests_of_every_worker(server):
@@ -164,8 +164,8 @@ def test_metrics_count_the_requests_of_every_worker(server):
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(probe, range(60)))
-    wait_for(lambda: len([l for l in access_lines(server) if l.get("path") == "/healthz"]) >= 60)
-    serving_pids = {l["pid"] for l in access_lines(server) if l.get("path") == "/healthz"}
+    wait_for(lambda: len([e for e in access_lines(server) if e.get("path") == "/healthz"]) >= 60)
+    serving_pids = {e["pid"] for e in access_lines(server) if e.get("path") == "/healthz"}
 
     assert len(serving_pids) == 2, "both workers should have answered some requests"
     assert counter_total(server, "http_requests_total", route="/healthz") - before == 60

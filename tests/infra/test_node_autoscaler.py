@@ -10,7 +10,6 @@ import dataclasses
 import json
 import re
 import subprocess
-import textwrap
 
 import kubernetes_validate
 import pytest
@@ -19,7 +18,6 @@ import yaml
 import autoscaler_releases
 import eks_versions
 from tests.support.clock import SUITE_TODAY
-from components import node_autoscaler
 from ops.offline import harness
 from ops.offline.manifests import manifests
 from ops.offline.stacks import evaluate_stack

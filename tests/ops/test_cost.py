@@ -141,8 +141,10 @@ def test_the_delta_lists_the_lines_that_moved_and_only_those(dev_cost):
 def test_base_is_another_commits_graph_from_its_own_files(tmp_path, dev_cost):
     repository = tmp_path / "repo"
     shutil.copytree(harness.PROJECT_DIR, repository, ignore=shutil.ignore_patterns(".git", ".venv*", "mutants", "tests"))
-    git = lambda *args: subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-                                       cwd=repository, check=True, capture_output=True)
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+                       cwd=repository, check=True, capture_output=True)
+
     git("init", "-q")
     git("add", "-A")
     git("commit", "-qm", "base")
@@ -235,7 +237,7 @@ def test_preview_json_prices_the_offline_graphs_nodes_the_same_when_shaped_as_a_
     path = tmp_path / "preview.json"
     path.write_text(json.dumps(document, default=str))
     assert main(["cost", "--stack", "dev", "--preview-json", str(path)]) == 0
-    assert f"total" in capsys.readouterr().out
+    assert "total" in capsys.readouterr().out
     priced = cost.estimate(cost.nodes_from_preview(json.loads(path.read_text())), "dev", "us-east-1",
                            today=SUITE_TODAY, book=BOOK)
     assert priced.total == dev_cost.total
