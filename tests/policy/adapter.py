@@ -110,3 +110,10 @@ def analyze(evaluation: Evaluation, config: Mapping[str, Any] | None = None) -> 
 def violations(evaluation: Evaluation, config: Mapping[str, Any] | None = None) -> dict[str, list[str]]:
     """Policy name -> the messages it reported for this evaluation (only policies that reported)."""
     return analyze(evaluation, config).violations
+
+
+def assert_only_violation(found: Mapping[str, list[str]], policy: str) -> list[str]:
+    """Asserts that `policy` is the one policy that reported (what a refusing case proves: its own
+    rule stops it, and no other does); returns that policy's messages."""
+    assert list(found) == [policy], found
+    return found[policy]

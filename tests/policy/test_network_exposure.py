@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tests.policy.adapter import analyze, violations
+from tests.policy.adapter import analyze, assert_only_violation, violations
 from tests.policy.addresses import covers_public
 from tests.policy.builders import (
     SECURITY_GROUP, SG_RULE, changed, ingress_rule, plus, registration,
@@ -27,11 +27,6 @@ def security_group(evaluation, name, *ingress):
     return registration(evaluation, SECURITY_GROUP, name, {"vpcId": "vpc-1", "ingress": list(ingress)})
 
 
-def only_policy(found):
-    assert list(found) == [POLICY], found
-    return found[POLICY]
-
-
 # --- Address sets, not strings ------------------------------------------------------------------------
 
 WORLD_SPELLINGS = [
@@ -47,7 +42,7 @@ WORLD_SPELLINGS = [
 def test_cidrs_that_together_cover_the_internet_are_the_internet(prod_node_port, cidrs):
     rules = [ingress_rule(prod_node_port, f"ssh-{i}", 22, cidr, family="cidrIpv6" if ":" in cidr else "cidrIpv4")
              for i, cidr in enumerate(cidrs)]
-    messages = only_policy(violations(plus(prod_node_port, *rules)))
+    messages = assert_only_violation(violations(plus(prod_node_port, *rules)), POLICY)
     assert all("opens tcp 22-22 to the internet" in m for m in messages)
 
 
@@ -63,20 +58,20 @@ def test_cidrs_that_leave_part_of_the_internet_out_are_not_this_policys_concern(
 
 
 def test_a_cidr_the_pack_cannot_read_counts_as_the_internet(prod_node_port):
-    messages = only_policy(violations(plus(prod_node_port, ingress_rule(prod_node_port, "ssh-garbage", 22, "everyone"))))
+    messages = assert_only_violation(violations(plus(prod_node_port, ingress_rule(prod_node_port, "ssh-garbage", 22, "everyone"))), POLICY)
     assert "opens tcp 22-22" in messages[0]
 
 
 def test_only_the_rules_that_open_the_world_alone_are_named(prod_node_port):
     found = violations(plus(prod_node_port, ingress_rule(prod_node_port, "ssh-world", 22), ingress_rule(prod_node_port, "ssh-office", 22, "203.0.113.0/24")))
-    assert len(only_policy(found)) == 1
+    assert len(assert_only_violation(found, POLICY)) == 1
     assert "'ssh-world'" in found[POLICY][0]
 
 
 def test_halves_that_cover_the_world_together_are_both_named(prod_node_port):
     found = violations(plus(prod_node_port, ingress_rule(prod_node_port, "low-half", 22, "0.0.0.0/1"),
                             ingress_rule(prod_node_port, "high-half", 22, "128.0.0.0/1")))
-    assert sorted(m.split("'")[1] for m in only_policy(found)) == ["high-half", "low-half"]
+    assert sorted(m.split("'")[1] for m in assert_only_violation(found, POLICY)) == ["high-half", "low-half"]
 
 
 # Networks biased toward the big ones, so that unions covering the internet are common.
@@ -104,7 +99,7 @@ def test_a_port_is_refused_iff_the_union_of_its_sources_covers_every_public_addr
 
 def test_an_aws_ec2_rule_open_to_the_world_is_stopped(prod_node_port):
     found = violations(plus(prod_node_port, sg_rule(prod_node_port, "ssh", cidrBlocks=["0.0.0.0/0"])))
-    assert "aws:ec2/securityGroupRule:SecurityGroupRule 'ssh' opens tcp 22-22" in only_policy(found)[0]
+    assert "aws:ec2/securityGroupRule:SecurityGroupRule 'ssh' opens tcp 22-22" in assert_only_violation(found, POLICY)[0]
 
 
 def test_an_aws_ec2_egress_rule_is_not_ingress(prod_node_port):
@@ -112,18 +107,18 @@ def test_an_aws_ec2_egress_rule_is_not_ingress(prod_node_port):
 
 
 def test_an_aws_ec2_rule_typed_in_capitals_is_still_ingress(prod_node_port):
-    only_policy(violations(plus(prod_node_port, sg_rule(prod_node_port, "ssh", type=" Ingress", cidrBlocks=["0.0.0.0/0"]))))
+    assert_only_violation(violations(plus(prod_node_port, sg_rule(prod_node_port, "ssh", type=" Ingress", cidrBlocks=["0.0.0.0/0"]))), POLICY)
 
 
 def test_an_inline_ingress_block_of_a_security_group_is_stopped(prod_node_port):
     group = security_group(prod_node_port, "bastion", {"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]})
-    assert "SecurityGroup 'bastion' opens tcp 22-22" in only_policy(violations(plus(prod_node_port, group)))[0]
+    assert "SecurityGroup 'bastion' opens tcp 22-22" in assert_only_violation(violations(plus(prod_node_port, group)), POLICY)[0]
 
 
 def test_the_default_security_group_inline_ingress_is_stopped_too(prod_node_port):
     group = registration(prod_node_port, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default",
                          {"ingress": [{"protocol": "-1", "fromPort": 0, "toPort": 0, "ipv6CidrBlocks": ["::/0"]}]})
-    only_policy(violations(plus(prod_node_port, group)))
+    assert_only_violation(violations(plus(prod_node_port, group)), POLICY)
 
 
 def test_an_inline_ingress_block_from_a_private_range_passes(prod_node_port):
@@ -141,7 +136,7 @@ def test_an_inline_ingress_block_from_a_private_range_passes(prod_node_port):
 ], ids=lambda v: str(v))
 def test_more_than_the_node_port_open_to_the_world_is_stopped(prod_node_port, protocol, from_port, to_port):
     rule = ingress_rule(prod_node_port, "wide", from_port, to_port=to_port, protocol=protocol)
-    only_policy(violations(plus(prod_node_port, rule)))
+    assert_only_violation(violations(plus(prod_node_port, rule)), POLICY)
 
 
 @pytest.mark.parametrize("protocol", ["tcp", "TCP", "6", 6.0, " tcp "], ids=repr)
@@ -171,7 +166,7 @@ def second_node_port_service(prod_node_port, node_port=30081):
 def test_a_second_node_port_open_to_the_world_is_stopped(prod_node_port):
     found = violations(plus(prod_node_port, second_node_port_service(prod_node_port), ingress_rule(prod_node_port, "first", NODE_PORT),
                             ingress_rule(prod_node_port, "second", 30081)))
-    [message] = only_policy(found)
+    [message] = assert_only_violation(found, POLICY)
     assert "'second' opens tcp 30081-30081" in message and "only one of them" in message
 
 
@@ -184,7 +179,7 @@ def test_a_second_node_port_open_to_a_private_range_is_fine(prod_node_port):
 def test_a_port_that_no_node_port_service_declares_is_not_the_node_port(prod_node_port):
     # The app's Service turned ClusterIP: its old nodePort is just a port now.
     evaluation = changed(prod_node_port, SERVICE, lambda i: i["spec"].update(type="ClusterIP"))
-    only_policy(violations(plus(evaluation, ingress_rule(prod_node_port, "nodeport", NODE_PORT))))
+    assert_only_violation(violations(plus(evaluation, ingress_rule(prod_node_port, "nodeport", NODE_PORT))), POLICY)
 
 
 # --- Prefix lists ---------------------------------------------------------------------------------------
@@ -192,7 +187,7 @@ def test_a_port_that_no_node_port_service_declares_is_not_the_node_port(prod_nod
 def test_a_prefix_list_the_stack_does_not_show_counts_as_the_internet(prod_node_port):
     rule = registration(prod_node_port, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "via-list", {
         "securityGroupId": "sg-1", "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListId": "pl-0123"})
-    only_policy(violations(plus(prod_node_port, rule)))
+    assert_only_violation(violations(plus(prod_node_port, rule)), POLICY)
 
 
 def prefix_list(prod_node_port, *cidrs):
@@ -216,7 +211,7 @@ def test_a_prefix_list_of_the_stack_that_holds_the_world_is_the_world(prod_node_
     entry = registration(prod_node_port, "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry", "other-half",
                          {"prefixListId": "pl-office", "cidr": "128.0.0.0/1"},
                          property_dependencies={"prefixListId": [halves.urn]})
-    only_policy(violations(plus(prod_node_port, halves, entry, rule_via(prod_node_port, halves))))
+    assert_only_violation(violations(plus(prod_node_port, halves, entry, rule_via(prod_node_port, halves))), POLICY)
 
 
 # --- Kubernetes Services --------------------------------------------------------------------------------
@@ -288,18 +283,18 @@ def test_every_protocol_spelling_reaches_the_right_protocol(prod_node_port, prot
 def test_a_protocol_open_only_to_a_private_range_passes_and_to_the_world_is_stopped(prod_node_port, protocol, world):
     private = ingress_rule(prod_node_port, "private", 53, "10.0.0.0/8", protocol=protocol)
     assert violations(plus(prod_node_port, private)) == {}
-    only_policy(violations(plus(prod_node_port, private, ingress_rule(prod_node_port, "world", 53, world, protocol=protocol,
-                                                            family="cidrIpv6" if ":" in world else "cidrIpv4"))))
+    assert_only_violation(violations(plus(prod_node_port, private, ingress_rule(prod_node_port, "world", 53, world, protocol=protocol,
+                                                            family="cidrIpv6" if ":" in world else "cidrIpv4"))), POLICY)
 
 
 def test_an_inline_ipv6_ingress_block_is_read(prod_node_port):
     group = security_group(prod_node_port, "v6", {"protocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6CidrBlocks": ["::/0"]})
-    only_policy(violations(plus(prod_node_port, group)))
+    assert_only_violation(violations(plus(prod_node_port, group)), POLICY)
 
 
 def test_an_inline_prefix_list_counts_as_the_internet(prod_node_port):
     group = security_group(prod_node_port, "pl", {"protocol": "tcp", "fromPort": 22, "toPort": 22, "prefixListIds": ["pl-1"]})
-    only_policy(violations(plus(prod_node_port, group)))
+    assert_only_violation(violations(plus(prod_node_port, group)), POLICY)
 
 
 def test_a_prefix_list_entry_of_the_stack_that_is_private_passes(prod_node_port):
@@ -319,18 +314,18 @@ def test_a_service_port_without_a_node_port_is_not_a_node_port(prod_node_port):
 
 def test_a_single_world_open_node_port_gets_the_plain_message(prod_node_port):
     found = violations(plus(prod_node_port, ingress_rule(prod_node_port, "nodeport", NODE_PORT), ingress_rule(prod_node_port, "ssh", 22)))
-    assert only_policy(found) == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'ssh' opens tcp 22-22 "
+    assert assert_only_violation(found, POLICY) == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'ssh' opens tcp 22-22 "
                                   "to the internet; only the Service's nodePort ([30080]) may be."]
 
 
 def test_with_no_node_port_service_the_message_says_none(prod_node_port):
     evaluation = changed(prod_node_port, SERVICE, lambda i: i["spec"].update(type="ClusterIP"))
-    assert "only the Service's nodePort (none) may be." in only_policy(violations(plus(evaluation, ingress_rule(prod_node_port, "s", 22))))[0]
+    assert "only the Service's nodePort (none) may be." in assert_only_violation(violations(plus(evaluation, ingress_rule(prod_node_port, "s", 22))), POLICY)[0]
 
 
 def test_every_offending_rule_is_named_once(prod_node_port):
     found = violations(plus(prod_node_port, ingress_rule(prod_node_port, "ssh", 22, to_port=23), ingress_rule(prod_node_port, "dns", 53, protocol="udp")))
-    assert sorted(m.split("'")[1] for m in only_policy(found)) == ["dns", "ssh"]
+    assert sorted(m.split("'")[1] for m in assert_only_violation(found, POLICY)) == ["dns", "ssh"]
 
 
 def test_a_service_patch_is_held_to_the_load_balancer_rule(prod_node_port):
@@ -354,7 +349,7 @@ def test_two_spellings_of_one_protocol_add_up_to_the_world(prod_node_port, first
     halves = ("::/1", "8000::/1") if family == "cidrIpv6" else ("0.0.0.0/1", "128.0.0.0/1")
     rules = [ingress_rule(prod_node_port, "a", port, halves[0], protocol=first, family=family),
              ingress_rule(prod_node_port, "b", port, halves[1], protocol=second, family=family)]
-    only_policy(violations(plus(prod_node_port, *rules)))
+    assert_only_violation(violations(plus(prod_node_port, *rules)), POLICY)
 
 
 def test_halves_in_different_protocols_are_not_the_world(prod_node_port):
@@ -363,13 +358,13 @@ def test_halves_in_different_protocols_are_not_the_world(prod_node_port):
 
 
 def test_an_aws_ec2_rule_open_to_the_ipv6_world_is_stopped(prod_node_port):
-    only_policy(violations(plus(prod_node_port, sg_rule(prod_node_port, "ssh6", ipv6CidrBlocks=["::/0"]))))
+    assert_only_violation(violations(plus(prod_node_port, sg_rule(prod_node_port, "ssh6", ipv6CidrBlocks=["::/0"]))), POLICY)
 
 
 def test_the_second_node_port_message(prod_node_port):
     found = violations(plus(prod_node_port, second_node_port_service(prod_node_port), ingress_rule(prod_node_port, "first", NODE_PORT),
                             ingress_rule(prod_node_port, "second", 30081)))
-    assert only_policy(found) == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'second' opens tcp "
+    assert assert_only_violation(found, POLICY) == ["aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'second' opens tcp "
                                   "30081-30081 to the internet; only the Service's nodePort ([30080, 30081]) may be, "
                                   "and only one of them."]
 
@@ -392,7 +387,7 @@ def node_port_moved_to(prod_node_port, port):
 @pytest.mark.parametrize("port", [22, 443, 3389, 29999, 32768, 65535])
 def test_a_declared_node_port_outside_the_node_port_range_licenses_nothing(prod_node_port, port):
     # The API server refuses such a nodePort: declaring it must not open the port to the internet.
-    found = only_policy(violations(node_port_moved_to(prod_node_port, port)))
+    found = assert_only_violation(violations(node_port_moved_to(prod_node_port, port)), POLICY)
     assert f"opens tcp {port}-{port} to the internet; only the Service's nodePort (none) may be." in found[0]
 
 

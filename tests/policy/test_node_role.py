@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.policy.adapter import violations
+from tests.policy.adapter import assert_only_violation, violations
 from tests.policy.builders import ATTACHMENT, ROLE, changed, plus, registration
 
 POLICY = "node-role-least-privilege"
@@ -24,11 +24,6 @@ def attachment(prod, name, policy_arn, *, role="cluster-node-role", depends=True
                         property_dependencies={"role": [node_role_urn(prod)]} if depends else {})
 
 
-def only_policy(found):
-    assert list(found) == [POLICY], found
-    return found[POLICY][0]
-
-
 @pytest.mark.parametrize("arn", [
     "arn:aws:iam::123456789012:policy/AmazonEKS_CNI_Policy",
     "arn:aws:iam::aws:policy/service-role/AmazonEKS_CNI_Policy",
@@ -42,7 +37,7 @@ def test_a_policy_that_only_looks_like_an_aws_managed_one_is_stopped(prod, arn):
     evaluation = copy.deepcopy(prod)
     [cni] = [r for r in evaluation.registrations if r.name == "cluster-node-AmazonEKS_CNI_Policy"]
     cni.inputs["policyArn"] = arn
-    assert "it also has" in only_policy(violations(evaluation))
+    assert "it also has" in assert_only_violation(violations(evaluation), POLICY)[0]
 
 
 @pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
@@ -57,35 +52,35 @@ def test_the_three_managed_policies_pass_in_every_partition(prod, partition):
 def test_an_attachment_naming_the_role_without_a_dependency_is_still_counted(prod):
     evaluation = changed(prod, ROLE, lambda i: i.update(name="cluster-node-role"))
     found = violations(plus(evaluation, attachment(prod, "admin", ADMIN, depends=False)))
-    assert "it also has AdministratorAccess" in only_policy(found)
+    assert "it also has AdministratorAccess" in assert_only_violation(found, POLICY)[0]
 
 
 def test_an_attachment_naming_the_role_by_arn_is_still_counted(prod):
     evaluation = changed(prod, ROLE, lambda i: i.update(arn="arn:aws:iam::123456789012:role/node"))
     found = violations(plus(evaluation, attachment(prod, "admin", ADMIN, role="arn:aws:iam::123456789012:role/node",
                                                    depends=False)))
-    only_policy(found)
+    assert_only_violation(found, POLICY)
 
 
 def test_an_inline_role_policy_on_the_node_role_is_stopped(prod):
     inline = registration(prod, "aws:iam/rolePolicy:RolePolicy", "node-extra", {
         "role": "cluster-node-role", "policy": json.dumps({"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})},
         property_dependencies={"role": [node_role_urn(prod)]})
-    assert "inline policy 'node-extra'" in only_policy(violations(plus(prod, inline)))
+    assert "inline policy 'node-extra'" in assert_only_violation(violations(plus(prod, inline)), POLICY)[0]
 
 
 def test_a_policy_attachment_listing_the_node_role_is_stopped(prod):
     shared = registration(prod, "aws:iam/policyAttachment:PolicyAttachment", "shared-admin",
                           {"policyArn": ADMIN, "roles": ["cluster-node-role"]},
                           property_dependencies={"roles": [node_role_urn(prod)]})
-    assert "AdministratorAccess" in only_policy(violations(plus(prod, shared)))
+    assert "AdministratorAccess" in assert_only_violation(violations(plus(prod, shared)), POLICY)[0]
 
 
 def test_exclusive_inline_policies_on_the_node_role_are_stopped(prod):
     exclusive = registration(prod, "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "node-inline",
                              {"roleName": "cluster-node-role", "policyNames": ["admin"]},
                              property_dependencies={"roleName": [node_role_urn(prod)]})
-    assert "inline policies ['admin']" in only_policy(violations(plus(prod, exclusive)))
+    assert "inline policies ['admin']" in assert_only_violation(violations(plus(prod, exclusive)), POLICY)[0]
 
 
 def test_exclusive_inline_policies_that_are_empty_pass(prod):
@@ -108,12 +103,12 @@ def test_exclusive_attachments_of_the_three_pass(prod):
 
 def test_exclusive_attachments_with_a_fourth_policy_are_stopped(prod):
     found = violations(plus(prod, exclusive_attachments(prod, [ADMIN])))
-    assert "AdministratorAccess (in 'node-exclusive')" in only_policy(found)
+    assert "AdministratorAccess (in 'node-exclusive')" in assert_only_violation(found, POLICY)[0]
 
 
 def test_role_level_managed_policies_beyond_the_three_are_stopped(prod):
     evaluation = changed(prod, ROLE, lambda i: i.update(managedPolicyArns=[ADMIN]))
-    assert "AdministratorAccess" in only_policy(violations(evaluation))
+    assert "AdministratorAccess" in assert_only_violation(violations(evaluation), POLICY)[0]
 
 
 def test_role_level_managed_policies_as_aws_reports_them_after_up_pass(prod):
@@ -123,7 +118,7 @@ def test_role_level_managed_policies_as_aws_reports_them_after_up_pass(prod):
 
 def test_an_inline_policy_on_the_role_itself_is_stopped(prod):
     evaluation = changed(prod, ROLE, lambda i: i.update(inlinePolicies=[{"name": "x", "policy": "{}"}]))
-    assert "inline policies (inlinePolicies)" in only_policy(violations(evaluation))
+    assert "inline policies (inlinePolicies)" in assert_only_violation(violations(evaluation), POLICY)[0]
 
 
 def test_the_empty_inline_policy_aws_reports_for_a_role_without_one_passes(prod):
@@ -133,7 +128,7 @@ def test_the_empty_inline_policy_aws_reports_for_a_role_without_one_passes(prod)
 
 def test_a_duplicate_attachment_of_an_allowed_policy_is_stopped(prod):
     found = violations(plus(prod, attachment(prod, "cni-again", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")))
-    assert "duplicate attachments" in only_policy(found)
+    assert "duplicate attachments" in assert_only_violation(found, POLICY)[0]
 
 
 # --- Which role is the node role ----------------------------------------------------------------------
@@ -146,7 +141,7 @@ def lambda_trust():
 def test_a_role_the_node_group_uses_is_the_node_role_whatever_its_trust_policy_says(prod):
     evaluation = changed(prod, ROLE, lambda i: i.update(assumeRolePolicy=lambda_trust()))
     found = violations(plus(evaluation, attachment(prod, "admin", ADMIN)))
-    assert "it also has AdministratorAccess" in only_policy(found)
+    assert "it also has AdministratorAccess" in assert_only_violation(found, POLICY)[0]
 
 
 def test_a_role_in_an_instance_profile_is_a_node_role(prod):
@@ -154,7 +149,7 @@ def test_a_role_in_an_instance_profile_is_a_node_role(prod):
     profile = registration(prod, "aws:iam/instanceProfile:InstanceProfile", "profile", {"role": other.urn})
     extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
                          property_dependencies={"role": [other.urn]})
-    assert "node role 'other'" in only_policy(violations(plus(prod, other, profile, extra)))
+    assert "node role 'other'" in assert_only_violation(violations(plus(prod, other, profile, extra)), POLICY)[0]
 
 
 @pytest.mark.parametrize("principal", [
@@ -166,7 +161,7 @@ def test_a_role_ec2_may_assume_however_the_trust_is_spelled_is_a_node_role(prod,
     other = registration(prod, ROLE, "other", {"assumeRolePolicy": trust})
     extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
                          property_dependencies={"role": [other.urn]})
-    assert "node role 'other'" in only_policy(violations(plus(prod, other, extra)))
+    assert "node role 'other'" in assert_only_violation(violations(plus(prod, other, extra)), POLICY)[0]
 
 
 def test_a_role_ec2_is_denied_is_not_a_node_role(prod):
@@ -182,7 +177,7 @@ def test_a_role_whose_trust_policy_cannot_be_read_is_held_to_the_node_rule(prod)
     other = registration(prod, ROLE, "other", {"assumeRolePolicy": "{not json"})
     extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
                          property_dependencies={"role": [other.urn]})
-    only_policy(violations(plus(prod, other, extra)))
+    assert_only_violation(violations(plus(prod, other, extra)), POLICY)
 
 
 @pytest.mark.parametrize(("type_", "key", "value"), [
@@ -200,7 +195,7 @@ def test_a_role_handed_to_nodes_in_any_input_is_a_node_role(prod, type_, key, va
         evaluation = plus(changed(prod, type_, lambda i: i.update({key: value})), other, extra)
     else:
         evaluation = plus(prod, other, registration(prod, type_, "user", {key: value}), extra)
-    assert "node role 'other'" in only_policy(violations(evaluation))
+    assert "node role 'other'" in assert_only_violation(violations(evaluation), POLICY)[0]
 
 
 def test_a_role_no_node_uses_and_ec2_cannot_assume_may_carry_anything(prod):
@@ -224,14 +219,14 @@ def test_a_trust_statement_without_an_effect_allows(prod):
     other = registration(prod, ROLE, "other", {"assumeRolePolicy": trust})
     extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
                          property_dependencies={"role": [other.urn]})
-    only_policy(violations(plus(prod, other, extra)))
+    assert_only_violation(violations(plus(prod, other, extra)), POLICY)
 
 
 def test_an_arn_with_a_path_names_the_role_by_its_last_segment(prod):
     evaluation = changed(prod, ROLE, lambda i: i.update(name="cluster-node-role"))
     found = violations(plus(evaluation, attachment(prod, "admin", ADMIN, depends=False,
                                                    role="arn:aws:iam::123456789012:role/nodes/cluster-node-role")))
-    only_policy(found)
+    assert_only_violation(found, POLICY)
 
 
 def test_an_arn_that_only_contains_the_name_elsewhere_does_not_name_the_role(prod):
@@ -245,7 +240,7 @@ def test_an_arn_that_only_contains_the_name_elsewhere_does_not_name_the_role(pro
 
 @pytest.mark.parametrize("inline", [{"name": "x", "policy": ""}, {"name": "", "policy": "{}"}], ids=repr)
 def test_an_inline_policy_with_a_name_or_a_document_is_stopped(prod, inline):
-    only_policy(violations(changed(prod, ROLE, lambda i: i.update(inlinePolicies=[inline]))))
+    assert_only_violation(violations(changed(prod, ROLE, lambda i: i.update(inlinePolicies=[inline]))), POLICY)
 
 
 def test_every_problem_of_the_node_role_is_listed(prod):
@@ -255,7 +250,7 @@ def test_every_problem_of_the_node_role_is_listed(prod):
     exclusive_b = registration(prod, "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive", "more",
                                {"roleName": "cluster-node-role", "policyArns": ["arn:aws:iam::aws:policy/PowerUserAccess"]},
                                property_dependencies={"roleName": [node_role_urn(prod)]})
-    found = only_policy(violations(plus(prod, inline, exclusive_a, exclusive_b)))
+    found = assert_only_violation(violations(plus(prod, inline, exclusive_a, exclusive_b)), POLICY)[0]
     assert found.endswith("it also has inline policy 'node-extra', AdministratorAccess (in 'node-exclusive'), "
                           "PowerUserAccess (in 'more').")
 
@@ -266,7 +261,7 @@ def test_a_trust_policy_is_read_past_a_statement_that_denies(prod):
     other = registration(prod, ROLE, "other", {"assumeRolePolicy": trust})
     extra = registration(prod, ATTACHMENT, "other-admin", {"policyArn": ADMIN, "role": "other"},
                          property_dependencies={"role": [other.urn]})
-    only_policy(violations(plus(prod, other, extra)))
+    assert_only_violation(violations(plus(prod, other, extra)), POLICY)
 
 
 @pytest.mark.parametrize("first", ["aws:iam/rolePoliciesExclusive:RolePoliciesExclusive",
@@ -275,7 +270,7 @@ def test_an_exclusive_resource_does_not_end_the_search_for_attachments(prod, fir
     key = "policyNames" if "Policies" in first else "policyArns"
     exclusive = registration(prod, first, "exclusive", {"roleName": "cluster-node-role", key: []},
                              property_dependencies={"roleName": [node_role_urn(prod)]})
-    assert "AdministratorAccess" in only_policy(violations(plus(prod, exclusive, attachment(prod, "admin", ADMIN))))
+    assert "AdministratorAccess" in assert_only_violation(violations(plus(prod, exclusive, attachment(prod, "admin", ADMIN))), POLICY)[0]
 
 
 def test_exclusive_attachments_on_a_role_nodes_do_not_use_are_not_this_policys_concern(prod):
@@ -287,13 +282,13 @@ def test_exclusive_attachments_on_a_role_nodes_do_not_use_are_not_this_policys_c
 
 def test_the_node_role_messages_end_with_what_was_found(prod):
     inline = changed(prod, ROLE, lambda i: i.update(inlinePolicies=[{"name": "x", "policy": "{}"}]))
-    assert only_policy(violations(inline)).endswith("; it also has inline policies (inlinePolicies).")
+    assert assert_only_violation(violations(inline), POLICY)[0].endswith("; it also has inline policies (inlinePolicies).")
     exclusive = registration(prod, "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "node-inline",
                              {"roleName": "cluster-node-role", "policyNames": ["admin"]},
                              property_dependencies={"roleName": [node_role_urn(prod)]})
-    assert only_policy(violations(plus(prod, exclusive))).endswith("; it also has inline policies ['admin'].")
+    assert assert_only_violation(violations(plus(prod, exclusive)), POLICY)[0].endswith("; it also has inline policies ['admin'].")
     duplicate = attachment(prod, "cni-again", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")
-    assert only_policy(violations(plus(prod, duplicate))).endswith("; it also has duplicate attachments.")
+    assert assert_only_violation(violations(plus(prod, duplicate)), POLICY)[0].endswith("; it also has duplicate attachments.")
 
 
 # --- Named by a literal, in any case ------------------------------------------------------------------------
@@ -308,14 +303,14 @@ def inline_policy(prod, role):
 @pytest.mark.parametrize("role", ["cluster-node-role-1a2b3c4", "Cluster-Node-Role-1A2B3C4", "cluster-node-role",
                                   "arn:aws:iam::123456789012:role/cluster-node-role-1a2b3c4"])
 def test_an_inline_policy_naming_the_auto_named_node_role_by_a_literal_is_stopped(prod, role):
-    assert "inline policy 'node-extra'" in only_policy(violations(plus(prod, inline_policy(prod, role))))
+    assert "inline policy 'node-extra'" in assert_only_violation(violations(plus(prod, inline_policy(prod, role))), POLICY)[0]
 
 
 @pytest.mark.parametrize("role", ["CLUSTER-NODE-ROLE", "Cluster-Node-Role", " cluster-node-role ",
                                   "arn:aws:iam::123456789012:role/Cluster-Node-Role"])
 def test_an_inline_policy_naming_the_node_role_in_another_case_is_stopped(prod, role):
     evaluation = changed(prod, ROLE, lambda i: i.update(name="cluster-node-role"))
-    assert "inline policy 'node-extra'" in only_policy(violations(plus(evaluation, inline_policy(prod, role))))
+    assert "inline policy 'node-extra'" in assert_only_violation(violations(plus(evaluation, inline_policy(prod, role))), POLICY)[0]
 
 
 @pytest.mark.parametrize("kind", ["attachment", "exclusive"])
@@ -324,7 +319,7 @@ def test_every_way_of_granting_reads_the_role_name_in_any_case(prod, kind):
     grant = (attachment(prod, "admin", ADMIN, role="CLUSTER-NODE-ROLE", depends=False) if kind == "attachment" else
              registration(prod, "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive", "node-inline",
                           {"roleName": "Cluster-Node-Role", "policyNames": ["admin"]}))
-    only_policy(violations(plus(evaluation, grant)))
+    assert_only_violation(violations(plus(evaluation, grant)), POLICY)
 
 
 @pytest.mark.parametrize("role", ["cluster-node-role-other", "cluster-node-roles", "other-cluster-node-role"])
@@ -334,4 +329,4 @@ def test_a_literal_that_is_not_the_node_roles_name_does_not_name_it(prod, role):
 
 def test_a_literal_under_the_node_roles_name_prefix_names_it(prod):
     evaluation = changed(prod, ROLE, lambda i: i.update(namePrefix="nodes-"))
-    only_policy(violations(plus(evaluation, inline_policy(prod, "NODES-20240101abcdef"))))
+    assert_only_violation(violations(plus(evaluation, inline_policy(prod, "NODES-20240101abcdef"))), POLICY)

@@ -6,17 +6,12 @@ import copy
 
 import pytest
 
-from tests.policy.adapter import violations
+from tests.policy.adapter import assert_only_violation, violations
 from tests.policy.builders import changed, plus, registration
 
 REPOSITORY = "aws:ecr/repository:Repository"
 CLUSTER = "eks:index:Cluster"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0000-0000-0000-000000000000"
-
-
-def only(found, policy):
-    assert list(found) == [policy], found
-    return found[policy][0]
 
 
 # --- ECR ---------------------------------------------------------------------------------------------------
@@ -25,12 +20,12 @@ def only(found, policy):
                          ids=repr)
 def test_a_repository_without_a_real_scan_on_push_is_stopped(prod, scanning):
     evaluation = changed(prod, REPOSITORY, lambda i: i.update(imageScanningConfiguration=scanning))
-    only(violations(evaluation), "ecr-scan-on-push")
+    assert_only_violation(violations(evaluation), "ecr-scan-on-push")
 
 
 def test_a_repository_without_any_scanning_configuration_is_stopped(prod):
     evaluation = changed(prod, REPOSITORY, lambda i: i.pop("imageScanningConfiguration"))
-    assert "scan images on push" in only(violations(evaluation), "ecr-scan-on-push")
+    assert "scan images on push" in assert_only_violation(violations(evaluation), "ecr-scan-on-push")[0]
 
 
 def test_a_scanning_configuration_in_the_older_list_shape_is_read(prod):
@@ -52,8 +47,8 @@ EVERY_REPOSITORY = [{"filter": "*", "filterType": "WILDCARD"}]
     [{"scanFrequency": "SCAN_ON_PUSH", "repositoryFilters": []}],
 ], ids=repr)
 def test_a_registry_scanning_configuration_that_leaves_repositories_unscanned_is_stopped(prod, rules):
-    assert "replaces each repository's own scanOnPush" in only(
-        violations(plus(prod, registry_scanning(prod, rules))), "ecr-scan-on-push")
+    assert "replaces each repository's own scanOnPush" in assert_only_violation(
+        violations(plus(prod, registry_scanning(prod, rules))), "ecr-scan-on-push")[0]
 
 
 @pytest.mark.parametrize("frequency", ["SCAN_ON_PUSH", "CONTINUOUS_SCAN"])
@@ -68,7 +63,7 @@ def test_a_registry_scanning_configuration_that_scans_every_repository_passes(pr
 ], ids=repr)
 def test_a_repository_not_encrypted_with_kms_is_stopped(prod, configurations):
     evaluation = changed(prod, REPOSITORY, lambda i: i.update(encryptionConfigurations=configurations))
-    assert "must encrypt images with KMS" in only(violations(evaluation), "ecr-kms-encryption")
+    assert "must encrypt images with KMS" in assert_only_violation(violations(evaluation), "ecr-kms-encryption")[0]
 
 
 @pytest.mark.parametrize("configuration", [{"encryptionType": "KMS", "kmsKey": KEY}, {"encryptionType": "KMS_DSSE"}])
@@ -80,7 +75,7 @@ def test_a_repository_encrypted_with_kms_passes(prod, configuration):
 @pytest.mark.parametrize("mutability", ["MUTABLE", "IMMUTABLE_WITH_EXCLUSION", "immutable", None])
 def test_a_repository_whose_tags_can_move_is_stopped(prod, mutability):
     evaluation = changed(prod, REPOSITORY, lambda i: i.update(imageTagMutability=mutability))
-    only(violations(evaluation), "ecr-immutable-tags")
+    assert_only_violation(violations(evaluation), "ecr-immutable-tags")
 
 
 # --- EKS secrets encryption -------------------------------------------------------------------------------
@@ -88,7 +83,7 @@ def test_a_repository_whose_tags_can_move_is_stopped(prod, mutability):
 @pytest.mark.parametrize("key", [" ", "not-an-arn", "alias/eks", "arn:aws:kms:us-east-1:1:key/k", 42], ids=repr)
 def test_a_component_cluster_without_a_kms_key_arn_is_stopped(prod, key):
     evaluation = changed(prod, CLUSTER, lambda i: i.update(encryptionConfigKeyArn=key))
-    only(violations(evaluation), "eks-secrets-encryption")
+    assert_only_violation(violations(evaluation), "eks-secrets-encryption")
 
 
 def aws_cluster(prod, **props):
@@ -109,7 +104,7 @@ def aws_cluster(prod, **props):
 ], ids=repr)
 def test_an_aws_cluster_whose_encryption_leaves_out_secrets_is_stopped(prod, config):
     found = violations(plus(prod, aws_cluster(prod, encryptionConfig=config)))
-    only(found, "eks-secrets-encryption")
+    assert_only_violation(found, "eks-secrets-encryption")
 
 
 def test_an_aws_cluster_encryption_config_in_the_older_list_shape_is_read(prod):
@@ -119,7 +114,7 @@ def test_an_aws_cluster_encryption_config_in_the_older_list_shape_is_read(prod):
 
 def test_an_aws_cluster_whose_log_types_are_a_string_is_read_as_one_log_type(prod):
     found = violations(plus(prod, aws_cluster(prod, enabledClusterLogTypes="api,audit")))
-    only(found, "eks-audit-logs")
+    assert_only_violation(found, "eks-audit-logs")
 
 
 # --- The API endpoint in production -----------------------------------------------------------------
@@ -133,13 +128,13 @@ ENDPOINT = "eks-endpoint-restricted-in-production"
 ], ids=repr)
 def test_a_production_endpoint_open_to_the_world_however_spelled_is_stopped(prod, cidrs):
     evaluation = changed(prod, CLUSTER, lambda i: i.update(publicAccessCidrs=cidrs))
-    only(violations(evaluation), ENDPOINT)
+    assert_only_violation(violations(evaluation), ENDPOINT)
 
 
 @pytest.mark.parametrize("public", [True, None, "false", 0])
 def test_a_production_endpoint_is_public_unless_closed_with_false(prod, public):
     evaluation = changed(prod, CLUSTER, lambda i: i.update(endpointPublicAccess=public, publicAccessCidrs=["0.0.0.0/0"]))
-    only(violations(evaluation), ENDPOINT)
+    assert_only_violation(violations(evaluation), ENDPOINT)
 
 
 def test_a_closed_production_endpoint_may_list_any_cidrs(prod):
@@ -149,13 +144,13 @@ def test_a_closed_production_endpoint_may_list_any_cidrs(prod):
 
 def test_an_aws_cluster_endpoint_config_in_the_older_list_shape_is_read(prod):
     vpc = [{"endpointPublicAccess": True, "publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}]
-    only(violations(plus(prod, aws_cluster(prod, vpcConfig=vpc))), ENDPOINT)
+    assert_only_violation(violations(plus(prod, aws_cluster(prod, vpcConfig=vpc))), ENDPOINT)
 
 
 def test_an_unprotected_aws_cluster_is_stopped_in_production(prod):
     cluster = copy.deepcopy(aws_cluster(prod))
     cluster.protect = False
-    only(violations(plus(prod, cluster)), "stateful-protected-in-production")
+    assert_only_violation(violations(plus(prod, cluster)), "stateful-protected-in-production")
 
 
 def test_the_registry_scanning_message(prod):
@@ -166,7 +161,7 @@ def test_the_registry_scanning_message(prod):
 
 def test_the_immutable_tags_message_names_the_value_found(prod):
     evaluation = changed(prod, REPOSITORY, lambda i: i.update(imageTagMutability="MUTABLE"))
-    assert only(violations(evaluation), "ecr-immutable-tags").endswith("; got MUTABLE.")
+    assert assert_only_violation(violations(evaluation), "ecr-immutable-tags")[0].endswith("; got MUTABLE.")
 
 
 def test_the_aws_cluster_encryption_message(prod):
