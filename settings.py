@@ -370,6 +370,7 @@ def text_problem(value: str) -> str | None:
 
 # A secret value this long or longer is also taken out of problem texts where it stands unquoted.
 _SECRET_BARE_MIN = 4
+_PLACEHOLDER = "[secret]"
 
 
 class _Reader:
@@ -410,17 +411,20 @@ class _Reader:
         self.problems.append(self._redacted(text))
 
     def _redacted(self, text: str) -> str:
+        spellings = set()
         for key in self._secret_keys:
             value = self._raw.get(key)
-            if not value:
-                continue
-            for spelling in sorted({repr(value), json.dumps(value), value}, key=len, reverse=True):
+            if value:
                 # A value of a character or two also spells parts of ordinary words and numbers;
                 # quoted, it is replaced wherever it stands, bare only when it is long enough to
                 # mean itself.
-                if spelling != value or len(value) >= _SECRET_BARE_MIN:
-                    text = text.replace(spelling, "[secret]")
-        return text
+                spellings |= {repr(value), json.dumps(value)} | ({value} if len(value) >= _SECRET_BARE_MIN else set())
+        # Between the placeholders already there, so that a value spelled inside "[secret]" itself
+        # (such as "secr") does not take the placeholder apart.
+        parts = text.split(_PLACEHOLDER)
+        for spelling in sorted(spellings, key=len, reverse=True):
+            parts = [part.replace(spelling, "\0") for part in parts]
+        return _PLACEHOLDER.join(part.replace("\0", _PLACEHOLDER) for part in parts)
 
     def ok(self, *keys: str) -> bool:
         """Whether every one of `keys` passed its own checks (a rule between them may run)."""
