@@ -8,9 +8,9 @@ import pytest
 from ops.offline import harness
 from ops.offline.fakes import ACCOUNT
 from ops.offline.stacks import evaluate_stack
+from tests.support.types import EKS_CLUSTER
 
 PREFIX = "backend-on-eks:"
-EKS_CLUSTER = "eks:index:Cluster"
 CREATOR_TAG = "backend-on-eks/cluster-creator"
 CI_DEPLOY_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ci/backend-on-eks-deploy"
 CI_PREVIEW_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ci/backend-on-eks-preview"

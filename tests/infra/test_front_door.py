@@ -8,23 +8,17 @@ import pytest
 from ops.offline.fakes import CLUSTER_SECURITY_GROUP_ID, NLB_HOSTED_ZONE_ID
 from ops.offline.harness import ProgramFailed, UNKNOWN
 from ops.offline.stacks import evaluate_stack
+from tests.support.types import DEPLOYMENT, HPA, INGRESS_RULE, LISTENER, LOAD_BALANCER, NODE_GROUP, SECURITY_GROUP
 
 PREFIX = "backend-on-eks:"
 DOMAIN = {PREFIX + "domainName": "api.example.com", PREFIX + "hostedZoneId": "Z0123456789ABCDEFGHIJ"}
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-LISTENER = "aws:lb/listener:Listener"
 ATTACHMENT = "aws:autoscaling/attachment:Attachment"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 CERTIFICATE = "aws:acm/certificate:Certificate"
 VALIDATION = "aws:acm/certificateValidation:CertificateValidation"
 RECORD = "aws:route53/record:Record"
-HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ADDON = "aws:eks/addon:Addon"
-NODE_GROUP = "eks:index:ManagedNodeGroup"
 FRONT_DOOR_TYPES = {LOAD_BALANCER, TARGET_GROUP, LISTENER, ATTACHMENT, CERTIFICATE, VALIDATION, RECORD, HPA}
 
 

@@ -11,16 +11,10 @@ import settings
 from ops.offline import harness
 from ops.offline.stacks import evaluate_stack
 from ops.offline.fakes import CLUSTER_SECURITY_GROUP_ID, INVOKE_FAKES, NODE_PUBLIC_IPS, RESOURCE_FAKES, fake_digest
+from tests.support.types import DEPLOYMENT, EKS_CLUSTER, HPA, IMAGE, NETWORK_POLICY, NODE_GROUP, SERVICE
 
 PREFIX = "backend-on-eks:"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
-IMAGE = "docker:index/image:Image"
-NODE_GROUP = "eks:index:ManagedNodeGroup"
-EKS_CLUSTER = "eks:index:Cluster"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 
 
 @pytest.fixture(params=["dev", "prod"])

@@ -17,9 +17,8 @@ from components.image import content_tag, sent_files
 from ops.offline import harness
 from ops.offline.fakes import ACCOUNT, INVOKE_FAKES, REGION, RESOURCE_FAKES
 from ops.offline.stacks import evaluate_stack
+from tests.support.types import GET_IMAGES, GET_REPOSITORIES
 
-GET_REPOSITORIES = "aws:ecr/getRepositories:getRepositories"
-GET_IMAGES = "aws:ecr/getImages:getImages"
 HELD_DIGEST = "sha256:" + "ab" * 32
 PREFIX = "backend-on-eks:"
 

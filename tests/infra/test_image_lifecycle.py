@@ -22,12 +22,9 @@ import pytest
 from components.image import content_tag, sent_files
 from ops.offline import harness
 from ops.offline.fakes import ACCOUNT, INVOKE_FAKES, REGION, RESOURCE_FAKES
+from tests.support.types import DEPLOYMENT, GET_IMAGES, GET_REPOSITORIES, IMAGE
 
 STACK = "dev"
-IMAGE = "docker:index/image:Image"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-GET_REPOSITORIES = "aws:ecr/getRepositories:getRepositories"
-GET_IMAGES = "aws:ecr/getImages:getImages"
 
 
 class FakeEcr:

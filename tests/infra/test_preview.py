@@ -24,11 +24,9 @@ from ops.offline.fakes import (
     identity_invoke_fakes,
 )
 from ops.offline.stacks import evaluate_stack
+from tests.support.types import DEPLOYMENT, IMAGE, REPOSITORY
 
 UNKNOWN = harness.UNKNOWN
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-IMAGE = "docker:index/image:Image"
-REPOSITORY = "aws:ecr/repository:Repository"
 IMAGE_PATH = "spec.template.spec.containers[0].image"
 BARE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 TOKEN = "aws:ecr/getAuthorizationToken:getAuthorizationToken"

@@ -11,11 +11,11 @@ import pytest
 from ops.offline import harness
 from ops.offline.manifests import REDACTED, manifests
 from ops.offline.stacks import evaluate_stack
+from tests.support.types import DEPLOYMENT
 
 PREFIX = "backend-on-eks:"
 SECRET_URL = "https://reader:s3cr3t-t0ken@hn.algolia.com/api/v1/search"
 SECRET = "kubernetes:core/v1:Secret"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
 def with_secret_upstream(**kwargs) -> harness.Evaluation:

@@ -16,27 +16,19 @@ import pytest
 from ops.offline import harness
 from ops.offline.fakes import INVOKE_FAKES, RESOURCE_FAKES
 from ops.offline.stacks import evaluate_stack
+from tests.support.types import DEPLOYMENT, EKS_CLUSTER, IMAGE, INGRESS_RULE, NETWORK_POLICY, REPOSITORY, ROLE, SERVICE
 
 PREFIX = "backend-on-eks:"
 APP = "nextwork-flask-backend"
 SELECTOR = {"app": APP}
-EKS_CLUSTER = "eks:index:Cluster"
-NODE_GROUP = "eks:index:ManagedNodeGroup"
 VPC = "awsx:ec2:Vpc"
 KMS_KEY = "aws:kms/key:Key"
-ROLE = "aws:iam/role:Role"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
-IMAGE = "docker:index/image:Image"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 NAMESPACE = "kubernetes:core/v1:Namespace"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-SERVICE = "kubernetes:core/v1:Service"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 GET_INSTANCES = "aws:ec2/getInstances:getInstances"
 OPEN_CIDRS = ["203.0.113.0/24", "198.51.100.7/32"]
 

@@ -6,12 +6,9 @@ import copy
 from typing import Any, Callable
 
 from ops.offline.harness import Evaluation, Registration
+from tests.support.types import DEPLOYMENT, INGRESS_RULE, ROLE
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-ROLE = "aws:iam/role:Role"
 ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 
 

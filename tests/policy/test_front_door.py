@@ -8,9 +8,8 @@ import pytest
 from ops.offline.stacks import evaluate_stack
 from tests.policy.adapter import violations
 from tests.policy.builders import changed, ingress_rule, plus, registration
+from tests.support.types import INGRESS_RULE, LISTENER
 
-LISTENER = "aws:lb/listener:Listener"
-INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 PREFIX = "backend-on-eks:"
 DOMAIN = {PREFIX + "domainName": "api.example.com", PREFIX + "hostedZoneId": "Z0123456789ABCDEFGHIJ"}
 

@@ -11,8 +11,8 @@ from policy.guardrails import POLICIES
 from ops.offline.harness import Evaluation, Registration
 from tests.policy.builders import BACKEND_RESOURCE
 from tests.policy.adapter import violations
+from tests.support.types import DEPLOYMENT
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 
 
 def mutated(evaluation: Evaluation, type_: str, change) -> Evaluation:

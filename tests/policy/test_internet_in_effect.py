@@ -11,12 +11,13 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from policy.internet import NOT_PUBLIC
 from tests.policy.adapter import violations
 from tests.policy.addresses import public_spans, world_less
-from tests.policy.builders import SECURITY_GROUP, SG_RULE, changed, ingress_rule, plus, registration
+from tests.policy.builders import SG_RULE, changed, ingress_rule, plus, registration
+from tests.support.types import SECURITY_GROUP
+from tests.support.types import SERVICE
 
 WORLD_OPEN = "world-open-only-on-node-port"
 SERVICE_POLICY = "service-not-open-to-world"
 ENDPOINT_POLICY = "eks-endpoint-restricted-in-production"
-SERVICE = "kubernetes:core/v1:Service"
 PRIVATE = [b for name, b in NOT_PUBLIC.items() if name.startswith("private")]
 
 IN_EFFECT = {

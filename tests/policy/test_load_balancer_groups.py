@@ -8,10 +8,11 @@ import copy
 import pytest
 
 from tests.policy.adapter import violations
-from tests.policy.builders import INGRESS_RULE, SECURITY_GROUP, changed, ingress_rule, plus, registration
+from tests.policy.builders import changed, ingress_rule, plus, registration
+from tests.support.types import INGRESS_RULE, SECURITY_GROUP
+from tests.support.types import LOAD_BALANCER
 
 POLICY = "load-balancer-own-security-groups"
-LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 NODES_GROUP_ID = "sg-0eksclustersg00001"  # the EKS cluster's group, which managed node groups carry
 
 

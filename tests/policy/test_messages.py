@@ -8,8 +8,8 @@ import pytest
 
 from tests.policy.adapter import violations
 from tests.policy.builders import DEPLOYMENT, changed, container, ingress_rule, plus, registration
+from tests.support.types import LISTENER
 
-LISTENER = "aws:lb/listener:Listener"
 
 NAME = "container 'nextwork-flask-backend'"
 

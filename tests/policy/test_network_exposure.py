@@ -9,13 +9,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.policy.adapter import analyze, assert_only_violation, violations
 from tests.policy.addresses import covers_public
-from tests.policy.builders import (
-    SECURITY_GROUP, SG_RULE, changed, ingress_rule, plus, registration,
-)
+from tests.policy.builders import SG_RULE, changed, ingress_rule, plus, registration
+from tests.support.types import SECURITY_GROUP, SERVICE
 
 POLICY = "world-open-only-on-node-port"
 NODE_PORT = 30080
-SERVICE = "kubernetes:core/v1:Service"
 
 
 def sg_rule(evaluation, name, **props):

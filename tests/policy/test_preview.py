@@ -13,8 +13,8 @@ import pytest
 
 from ops.offline.harness import UNKNOWN, Evaluation
 from tests.policy.adapter import analyze, violations
+from tests.support.types import DEPLOYMENT
 
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/nextwork-flask-backend"
 HEX = "0123456789abcdef" * 4
 

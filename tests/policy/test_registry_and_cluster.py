@@ -8,8 +8,8 @@ import pytest
 
 from tests.policy.adapter import assert_only_violation, violations
 from tests.policy.builders import changed, plus, registration
+from tests.support.types import REPOSITORY
 
-REPOSITORY = "aws:ecr/repository:Repository"
 CLUSTER = "eks:index:Cluster"
 KEY = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-0000-0000-0000-000000000000"
 
