@@ -83,47 +83,64 @@ class Workload(pulumi.ComponentResource):
             # which the Destroy workflow sets for `pulumi destroy` alone.
             opts=pulumi.ResourceOptions(parent=self),
         )
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
-
-        selector = {"app": args.app_name}
-        labels = {
-            **selector,
+        self._prefix, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self, provider=provider)
+        self._selector = {"app": args.app_name}
+        self._labels = {
+            **self._selector,
             "app.kubernetes.io/name": args.app_name,
             "app.kubernetes.io/component": "backend",
             "app.kubernetes.io/part-of": args.part_of,
             "app.kubernetes.io/managed-by": "pulumi",
         }
 
-        namespace = k8s.core.v1.Namespace(
-            f"{name}-namespace",
+        namespace = self._namespace()
+        deployment = self._deployment(namespace, self._environment_secret(namespace))
+        service = self._service(namespace)
+        if args.max_replicas is not None:
+            self._autoscaler(namespace, deployment)
+        self._disruption_budget(namespace)
+        self._network_policy(namespace)
+
+        self.namespace = namespace
+        self.deployment_name = deployment.metadata.name
+        self.service_name = service.metadata.name
+        self.node_port = service.spec.ports[0].node_port
+        self.register_outputs({
+            "namespace": self.namespace,
+            "deployment_name": self.deployment_name,
+            "service_name": self.service_name,
+            "node_port": self.node_port,
+        })
+
+    def _namespace(self) -> pulumi.Output[str]:
+        return k8s.core.v1.Namespace(
+            f"{self._prefix}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.namespace,
+                name=self._args.namespace,
                 labels={
                     # The API server rejects any pod here that is not fully locked down.
                     "pod-security.kubernetes.io/enforce": "restricted",
                     "pod-security.kubernetes.io/enforce-version": "latest",
                 },
             ),
-            opts=child,
-        )
-        namespace_name = namespace.metadata.name
+            opts=self._child,
+        ).metadata.name
 
-        # Autonamed on purpose: pulumi-kubernetes replaces a Secret whose data changes (Secrets are
-        # immutable to it unless enableSecretMutable), so a changed value gets a new name, the pod
-        # template refers to it, and the change rolls out; a fixed name would leave pods running
-        # with the old value until something else restarted them.
-        environment_secret = k8s.core.v1.Secret(
-            f"{name}-environment",
-            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=namespace_name, labels=labels),
+    def _environment_secret(self, namespace: pulumi.Input[str]) -> k8s.core.v1.Secret | None:
+        return k8s.core.v1.Secret(
+            f"{self._prefix}-environment",
+            metadata=k8s.meta.v1.ObjectMetaArgs(namespace=namespace, labels=self._labels),
             type="Opaque",
-            string_data={variable: pulumi.Output.secret(value) for variable, value in args.secret_environment.items()},
-            opts=child,
-        ) if args.secret_environment else None
+            string_data={variable: pulumi.Output.secret(value) for variable, value in self._args.secret_environment.items()},
+            opts=self._child,
+        ) if self._args.secret_environment else None
 
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
+    def _deployment(self, namespace: pulumi.Input[str], environment_secret: k8s.core.v1.Secret | None) -> k8s.apps.v1.Deployment:
+        return k8s.apps.v1.Deployment(
+            f"{self._prefix}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.app_name, namespace=namespace_name, labels=labels,
+                name=self._args.app_name, namespace=namespace, labels=self._labels,
                 # Turning podAutoscaling off hands `.spec.replicas` back from the autoscaler, whose
                 # controller owns the field through the scale subresource: without force the
                 # server-side apply that re-adds it fails on that conflict (pulumi/pulumi#13321).
@@ -134,8 +151,8 @@ class Workload(pulumi.ComponentResource):
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # Always declared, so a new Deployment starts at `replicas` pods; with an autoscaler
                 # the count is then its to set, through ignore_changes below.
-                replicas=args.replicas,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                replicas=self._args.replicas,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                 revision_history_limit=5,
                 progress_deadline_seconds=PROGRESS_DEADLINE_SECONDS,
                 # Never below the desired count during a rollout: a new pod must be ready
@@ -145,9 +162,9 @@ class Workload(pulumi.ComponentResource):
                     rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1),
                 ),
                 template=k8s.core.v1.PodTemplateSpecArgs(
-                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels),
+                    metadata=k8s.meta.v1.ObjectMetaArgs(labels=self._labels),
                     spec=self._pod_spec(
-                        args, selector, environment_secret.metadata.name if environment_secret else None,
+                        self._args, self._selector, environment_secret.metadata.name if environment_secret else None,
                     ),
                 ),
             ),
@@ -157,13 +174,14 @@ class Workload(pulumi.ComponentResource):
             # re-sends the live value. So an `up` never resets what the HPA chose, and turning
             # podAutoscaling on keeps the pods running instead of dropping to one (omitting the
             # field would make Kubernetes reset it).
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                ignore_changes=["spec.replicas"] if args.max_replicas is not None else None)),
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                ignore_changes=["spec.replicas"] if self._args.max_replicas is not None else None)),
         )
 
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+    def _service(self, namespace: pulumi.Input[str]) -> k8s.core.v1.Service:
+        return k8s.core.v1.Service(
+            f"{self._prefix}-service",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self._args.app_name, namespace=namespace, labels=self._labels),
             spec=k8s.core.v1.ServiceSpecArgs(
                 type="NodePort",
                 # Cluster, not Local: every node answers the nodePort and the NLB's health check
@@ -172,84 +190,86 @@ class Workload(pulumi.ComponentResource):
                 # The price: kube-proxy source-NATs the traffic, and the backend sees a node's address,
                 # not the client's (it keys nothing on it).
                 external_traffic_policy="Cluster",
-                selector=selector,
+                selector=self._selector,
                 ports=[k8s.core.v1.ServicePortArgs(
                     name=CONTAINER_PORT_NAME,
                     protocol="TCP",
-                    port=args.container_port,
-                    target_port=args.container_port,
-                    node_port=args.node_port,
+                    port=self._args.container_port,
+                    target_port=self._args.container_port,
+                    node_port=self._args.node_port,
                 )],
             ),
-            opts=child,
+            opts=self._child,
         )
 
-        if args.max_replicas is not None:
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-autoscaler",
-                metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
-                spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-                    scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                        api_version="apps/v1", kind="Deployment", name=deployment.metadata.name,
+    def _autoscaler(self, namespace: pulumi.Input[str], deployment: k8s.apps.v1.Deployment):
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{self._prefix}-autoscaler",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self._args.app_name, namespace=namespace, labels=self._labels),
+            spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+                scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                    api_version="apps/v1", kind="Deployment", name=deployment.metadata.name,
+                ),
+                min_replicas=self._args.replicas,
+                max_replicas=self._args.max_replicas,
+                metrics=[k8s.autoscaling.v2.MetricSpecArgs(
+                    type="Resource",
+                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                        name="cpu",
+                        target=k8s.autoscaling.v2.MetricTargetArgs(
+                            type="Utilization", average_utilization=self._args.target_cpu_utilization,
+                        ),
                     ),
-                    min_replicas=args.replicas,
-                    max_replicas=args.max_replicas,
-                    metrics=[k8s.autoscaling.v2.MetricSpecArgs(
-                        type="Resource",
-                        resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
-                            name="cpu",
-                            target=k8s.autoscaling.v2.MetricTargetArgs(
-                                type="Utilization", average_utilization=args.target_cpu_utilization,
-                            ),
-                        ),
-                    )],
-                    # Up at once when load comes (the default), down slowly: a pod removed in a lull
-                    # between bursts is a pod the next burst waits for.
-                    behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
-                        scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
-                            stabilization_window_seconds=300,
-                            policies=[k8s.autoscaling.v2.HPAScalingPolicyArgs(type="Pods", value=1, period_seconds=60)],
-                        ),
+                )],
+                # Up at once when load comes (the default), down slowly: a pod removed in a lull
+                # between bursts is a pod the next burst waits for.
+                behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
+                    scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                        stabilization_window_seconds=300,
+                        policies=[k8s.autoscaling.v2.HPAScalingPolicyArgs(type="Pods", value=1, period_seconds=60)],
                     ),
                 ),
-                opts=child,
-            )
+            ),
+            opts=self._child,
+        )
 
+    def _disruption_budget(self, namespace: pulumi.Input[str]):
         # maxUnavailable rather than minAvailable: with one replica a minAvailable of 1 would
         # block every node drain, while this always lets one pod be evicted.
         k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+            f"{self._prefix}-pdb",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self._args.app_name, namespace=namespace, labels=self._labels),
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                 max_unavailable=1,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
             ),
-            opts=child,
+            opts=self._child,
         )
 
+    def _network_policy(self, namespace: pulumi.Input[str]):
         # Only what the backend needs: clients on its public port, the admin port from inside the
         # VPC only (the kubelet's probes come from the node; the Service never exposes it), DNS,
         # and HTTPS to the search API. The cluster component turns on the VPC CNI's policy agent,
         # which enforces this.
         k8s.networking.v1.NetworkPolicy(
-            f"{name}-network-policy",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=args.app_name, namespace=namespace_name, labels=labels),
+            f"{self._prefix}-network-policy",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=self._args.app_name, namespace=namespace, labels=self._labels),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                 policy_types=["Ingress", "Egress"],
                 ingress=[
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=args.container_port)],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=self._args.container_port)],
                     ),
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                         from_=[k8s.networking.v1.NetworkPolicyPeerArgs(
                             ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr),
-                        ) for cidr in args.admin_sources],
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=args.admin_port)],
+                        ) for cidr in self._args.admin_sources],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=self._args.admin_port)],
                     ),
-                ] if args.admin_sources else [
+                ] if self._args.admin_sources else [
                     k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=args.container_port)],
+                        ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=self._args.container_port)],
                     ),
                 ],
                 egress=[
@@ -265,23 +285,12 @@ class Workload(pulumi.ComponentResource):
                     ),
                     k8s.networking.v1.NetworkPolicyEgressRuleArgs(
                         ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=port)
-                               for port in args.egress_ports],
+                               for port in self._args.egress_ports],
                     ),
                 ],
             ),
-            opts=child,
+            opts=self._child,
         )
-
-        self.namespace = namespace_name
-        self.deployment_name = deployment.metadata.name
-        self.service_name = service.metadata.name
-        self.node_port = service.spec.ports[0].node_port
-        self.register_outputs({
-            "namespace": self.namespace,
-            "deployment_name": self.deployment_name,
-            "service_name": self.service_name,
-            "node_port": self.node_port,
-        })
 
     @staticmethod
     def _pod_spec(
