@@ -165,6 +165,16 @@ class NodeAutoscalerArgs:
     """The node group: the Pod Identity agent and CA run on its nodes."""
 
 
+@dataclass(frozen=True)
+class _Rbac:
+    """What CA's pod runs as: its service account and the roles bound to it."""
+    service_account: k8s.core.v1.ServiceAccount
+    cluster_role: k8s.rbac.v1.ClusterRole
+    cluster_role_binding: k8s.rbac.v1.ClusterRoleBinding
+    namespace_role: k8s.rbac.v1.Role
+    role_binding: k8s.rbac.v1.RoleBinding
+
+
 class NodeAutoscaler(pulumi.ComponentResource):
     role_arn: pulumi.Output[str]
     image: str
@@ -177,21 +187,55 @@ class NodeAutoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:NodeAutoscaler", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        cluster_name = pulumi.Output.from_input(args.cluster_name)
+        self._prefix, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
+        self._cluster_name = pulumi.Output.from_input(args.cluster_name)
+        self._labels = {
+            "app.kubernetes.io/name": NAME,
+            "app.kubernetes.io/component": "node-autoscaler",
+            "app.kubernetes.io/part-of": "backend-on-eks",
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+        self._selector = {"app.kubernetes.io/name": NAME}
 
+        # AWS: the Pod Identity agent, the role CA's pod gets, and what the role may do.
+        agent = self._pod_identity_agent()
+        role = self._role()
+        role_policy = self._role_policy(role)
+        association = self._pod_identity_association(role)
+        # Kubernetes: CA's service account and RBAC, its network policy, and CA itself, started
+        # only once everything it needs exists.
+        self._provider = self._kubernetes_provider()
+        self._in_cluster = pulumi.ResourceOptions(parent=self, provider=self._provider)
+        rbac = self._rbac()
+        network_policy = self._network_policy()
+        self._deployment([agent, association, role_policy, rbac.service_account, rbac.cluster_role_binding,
+                          rbac.role_binding, network_policy])
+
+        self.role_arn = role.arn
+        self.image = args.image
+        self.service_account = SERVICE_ACCOUNT
+        self.cluster_role_names = pulumi.Output.all(rbac.cluster_role.metadata.name, rbac.cluster_role_binding.metadata.name)
+        self.rbac_namespace = NAMESPACE
+        self.namespace_role_names = pulumi.Output.all(rbac.namespace_role.metadata.name, rbac.role_binding.metadata.name)
+        self.register_outputs({"role_arn": self.role_arn, "image": self.image,
+                               "cluster_role_names": self.cluster_role_names,
+                               "namespace_role_names": self.namespace_role_names})
+
+    def _pod_identity_agent(self) -> aws.eks.Addon:
         # The agent is a DaemonSet: EKS reports the add-on healthy only once nodes run it.
-        agent = aws.eks.Addon(
-            f"{name}-pod-identity-agent",
-            cluster_name=cluster_name,
+        return aws.eks.Addon(
+            f"{self._prefix}-pod-identity-agent",
+            cluster_name=self._cluster_name,
             addon_name=POD_IDENTITY_AGENT_ADDON,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self._args.depends_on)),
         )
 
-        role = aws.iam.Role(
-            f"{name}-role",
-            description=cluster_name.apply(lambda cluster: f"Cluster Autoscaler of EKS cluster {cluster} (Pod Identity)"),
+    def _role(self) -> aws.iam.Role:
+        return aws.iam.Role(
+            f"{self._prefix}-role",
+            description=self._cluster_name.apply(lambda cluster: f"Cluster Autoscaler of EKS cluster {cluster} (Pod Identity)"),
             assume_role_policy=json.dumps({
                 "Version": "2012-10-17",
                 "Statement": [{
@@ -200,90 +244,87 @@ class NodeAutoscaler(pulumi.ComponentResource):
                     "Action": list(POD_IDENTITY_ACTIONS),
                 }],
             }),
-            opts=child,
+            opts=self._child,
         )
+
+    def _role_policy(self, role: aws.iam.Role) -> aws.iam.RolePolicy:
         # Inline: the policy names this cluster and is of no use to any other role.
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
+        return aws.iam.RolePolicy(
+            f"{self._prefix}-policy",
             role=role.name,
             name=NAME,
-            policy=pulumi.Output.all(cluster_name, partition).apply(
-                lambda values: json.dumps(autoscaler_policy(values[0], values[1], args.region))
+            policy=pulumi.Output.all(self._cluster_name, self._partition).apply(
+                lambda values: json.dumps(autoscaler_policy(values[0], values[1], self._args.region))
             ),
-            opts=child,
+            opts=self._child,
         )
-        association = aws.eks.PodIdentityAssociation(
-            f"{name}-pod-identity",
-            cluster_name=cluster_name,
+
+    def _pod_identity_association(self, role: aws.iam.Role) -> aws.eks.PodIdentityAssociation:
+        return aws.eks.PodIdentityAssociation(
+            f"{self._prefix}-pod-identity",
+            cluster_name=self._cluster_name,
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
             role_arn=role.arn,
-            opts=child,
+            opts=self._child,
         )
 
-        provider = k8s.Provider(
-            f"{name}-provider",
-            kubeconfig=args.kubeconfig,
+    def _kubernetes_provider(self) -> k8s.Provider:
+        return k8s.Provider(
+            f"{self._prefix}-provider",
+            kubeconfig=self._args.kubeconfig,
             # No delete_unreachable: with it, any refresh that cannot reach the API (a runner
             # outside prod's endpoint CIDRs, a principal without an access entry, expired
             # credentials) deletes every object from the state, and the next `up` fails on each
-            # "already exists". Left unset, the provider reads PULUMI_K8S_DELETE_UNREACHABLE,
+            # "already exists". Left unset, the self._provider reads PULUMI_K8S_DELETE_UNREACHABLE,
             # which the Destroy workflow sets for `pulumi destroy` alone.
-            opts=child,
+            opts=self._child,
         )
-        in_cluster = pulumi.ResourceOptions(parent=self, provider=provider)
-        labels = {
-            "app.kubernetes.io/name": NAME,
-            "app.kubernetes.io/component": "node-autoscaler",
-            "app.kubernetes.io/part-of": "backend-on-eks",
-            "app.kubernetes.io/managed-by": "pulumi",
-        }
 
-        def metadata(namespaced: bool = True) -> k8s.meta.v1.ObjectMetaArgs:
-            return k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace=NAMESPACE if namespaced else None, labels=labels)
-
+    def _rbac(self) -> _Rbac:
         service_account = k8s.core.v1.ServiceAccount(
-            f"{name}-service-account",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=NAMESPACE, labels=labels),
-            opts=in_cluster,
+            f"{self._prefix}-service-account",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=NAMESPACE, labels=self._labels),
+            opts=self._in_cluster,
         )
         subject = k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=SERVICE_ACCOUNT, namespace=NAMESPACE)
         cluster_role = k8s.rbac.v1.ClusterRole(
-            f"{name}-cluster-role", metadata=metadata(namespaced=False), rules=[
+            f"{self._prefix}-cluster-role", metadata=self._metadata(namespaced=False), rules=[
                 k8s.rbac.v1.PolicyRuleArgs(api_groups=rule["apiGroups"], resources=rule["resources"],
                                            verbs=rule["verbs"], resource_names=rule.get("resourceNames"))
-                for rule in args.cluster_rules], opts=in_cluster,
+                for rule in self._args.cluster_rules], opts=self._in_cluster,
         )
         cluster_role_binding = k8s.rbac.v1.ClusterRoleBinding(
-            f"{name}-cluster-role-binding",
-            metadata=metadata(namespaced=False),
+            f"{self._prefix}-cluster-role-binding",
+            metadata=self._metadata(namespaced=False),
             role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole",
                                              name=cluster_role.metadata.name),
             subjects=[subject],
-            opts=in_cluster,
+            opts=self._in_cluster,
         )
         namespace_role = k8s.rbac.v1.Role(
-            f"{name}-role-in-namespace", metadata=metadata(), rules=NAMESPACE_RULES, opts=in_cluster,
+            f"{self._prefix}-role-in-namespace", metadata=self._metadata(), rules=NAMESPACE_RULES, opts=self._in_cluster,
         )
         role_binding = k8s.rbac.v1.RoleBinding(
-            f"{name}-role-binding",
-            metadata=metadata(),
+            f"{self._prefix}-role-binding",
+            metadata=self._metadata(),
             role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role",
                                              name=namespace_role.metadata.name),
             subjects=[subject],
-            opts=in_cluster,
+            opts=self._in_cluster,
         )
+        return _Rbac(service_account, cluster_role, cluster_role_binding, namespace_role, role_binding)
 
-        selector = {"app.kubernetes.io/name": NAME}
+    def _network_policy(self) -> k8s.networking.v1.NetworkPolicy:
         # Only what CA needs: the Kubernetes API and the AWS APIs (HTTPS), DNS, and the Pod Identity
         # agent on the node's link-local address (plain HTTP, port 80: the AWS SDKs' container
         # credentials endpoint for EKS). Nothing calls CA but the kubelet's probes and a scraper,
         # on its metrics port. The VPC CNI's policy agent (components/cluster.py) enforces this.
-        network_policy = k8s.networking.v1.NetworkPolicy(
-            f"{name}-network-policy",
-            metadata=metadata(),
+        return k8s.networking.v1.NetworkPolicy(
+            f"{self._prefix}-network-policy",
+            metadata=self._metadata(),
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
-                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                 policy_types=["Ingress", "Egress"],
                 ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                     ports=[k8s.networking.v1.NetworkPolicyPortArgs(protocol="TCP", port=METRICS_PORT)],
@@ -310,47 +351,38 @@ class NodeAutoscaler(pulumi.ComponentResource):
                     ),
                 ],
             ),
-            opts=in_cluster,
+            opts=self._in_cluster,
         )
+
+    def _deployment(self, depends_on: list[pulumi.Resource]) -> None:
         k8s.apps.v1.Deployment(
-            f"{name}-deployment",
+            f"{self._prefix}-deployment",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=NAME, namespace=NAMESPACE, labels=labels,
+                name=NAME, namespace=NAMESPACE, labels=self._labels,
                 # CA reads and writes the Kubernetes API: its token is mounted on purpose.
                 annotations={"checkov.io/skip1": "CKV_K8S_38=the Cluster Autoscaler calls the Kubernetes API"},
             ),
             spec=k8s.apps.v1.DeploymentSpecArgs(
                 # One active autoscaler per cluster; a second replica would only wait on the lease.
                 replicas=1,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=self._selector),
                 template=k8s.core.v1.PodTemplateSpecArgs(
                     metadata=k8s.meta.v1.ObjectMetaArgs(
-                        labels=labels,
+                        labels=self._labels,
                         # A pod that is not safe to evict keeps its node (CA's FAQ): CA never
                         # removes the node it runs on, evicting itself half-way through a drain.
                         annotations={"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
                     ),
-                    spec=_pod_spec(args.image, cluster_name, args.region),
+                    spec=_pod_spec(self._args.image, self._cluster_name, self._args.region),
                 ),
             ),
             # Pods started before the association exists get no AWS credentials until restarted;
             # the agent must run before the pod starts, and the RBAC before CA's first call.
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=provider,
-                depends_on=[agent, association, role_policy, service_account, cluster_role_binding, role_binding,
-                            network_policy],
-            ),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=depends_on),
         )
 
-        self.role_arn = role.arn
-        self.image = args.image
-        self.service_account = SERVICE_ACCOUNT
-        self.cluster_role_names = pulumi.Output.all(cluster_role.metadata.name, cluster_role_binding.metadata.name)
-        self.rbac_namespace = NAMESPACE
-        self.namespace_role_names = pulumi.Output.all(namespace_role.metadata.name, role_binding.metadata.name)
-        self.register_outputs({"role_arn": self.role_arn, "image": self.image,
-                               "cluster_role_names": self.cluster_role_names,
-                               "namespace_role_names": self.namespace_role_names})
+    def _metadata(self, namespaced: bool = True) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace=NAMESPACE if namespaced else None, labels=self._labels)
 
 
 # Its status ConfigMap (and the priority expander's, should that expander ever be chosen).
