@@ -66,146 +66,18 @@ class FrontDoor(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: FrontDoorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:FrontDoor", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        self._prefix, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
         tls = bool(args.domain_name)
         listener_port = HTTPS_PORT if tls else HTTP_PORT
 
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.vpc_id,
-            description=f"Network Load Balancer in front of the backend's NodePort {args.node_port}",
-            opts=child,
-        )
-        # One rule per CIDR, as for the nodePort: adding a client network replaces nothing.
-        for cidr in args.ingress_cidrs:
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-listener-{cidr.replace('/', '-')}",
-                security_group_id=security_group.id,
-                description=f"Clients on the listener port {listener_port} from {cidr}",
-                ip_protocol="tcp",
-                from_port=listener_port,
-                to_port=listener_port,
-                cidr_ipv4=cidr,
-                opts=child,
-            )
-        # Traffic and health checks leave the NLB for the nodes, nowhere else. (Health checks
-        # are subject to the NLB group's outbound rules, not the nodes' inbound ones.)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-to-nodes",
-            security_group_id=security_group.id,
-            description=f"To the nodes' NodePort {args.node_port}",
-            ip_protocol="tcp",
-            from_port=args.node_port,
-            to_port=args.node_port,
-            referenced_security_group_id=args.node_security_group_id,
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-nodeport-from-lb",
-            security_group_id=args.node_security_group_id,
-            description=f"Backend NodePort {args.node_port} from its load balancer only",
-            ip_protocol="tcp",
-            from_port=args.node_port,
-            to_port=args.node_port,
-            referenced_security_group_id=security_group.id,
-            opts=child,
-        )
-
-        load_balancer = aws.lb.LoadBalancer(
-            f"{name}-nlb",
-            load_balancer_type="network",
-            internal=False,
-            subnets=args.public_subnet_ids,
-            security_groups=[security_group.id],
-            # Each node gets connections from every zone's NLB node, not only its own zone's, so
-            # a zone with fewer nodes is not overloaded.
-            enable_cross_zone_load_balancing=True,
-            opts=child,
-        )
-        target_group = aws.lb.TargetGroup(
-            f"{name}-nodes",
-            target_type="instance",
-            protocol="TCP",
-            port=args.node_port,
-            vpc_id=args.vpc_id,
-            deregistration_delay=DEREGISTRATION_DELAY_SECONDS,
-            health_check=aws.lb.TargetGroupHealthCheckArgs(
-                enabled=True,
-                protocol="HTTP",
-                port="traffic-port",
-                path=args.health_check_path,
-                matcher="200",
-                interval=10,
-                healthy_threshold=2,
-                unhealthy_threshold=2,
-            ),
-            opts=child,
-        )
-        # Index by position, not by name: the names are known only once the node group exists,
-        # and a resource's name must be known when the program declares it.
-        for index in range(args.autoscaling_group_count):
-            aws.autoscaling.Attachment(
-                f"{name}-nodes-{index}",
-                autoscaling_group_name=pulumi.Output.from_input(args.autoscaling_group_names).apply(
-                    lambda names, index=index: names[index]
-                ),
-                lb_target_group_arn=target_group.arn,
-                opts=child,
-            )
-
-        certificate_arn = None
+        security_group = self._security_group(listener_port)
+        load_balancer = self._load_balancer(security_group)
+        target_group = self._target_group()
+        self._attach_node_groups(target_group)
+        self._listener(load_balancer, target_group, listener_port, self._validated_certificate() if tls else None)
         if tls:
-            certificate = aws.acm.Certificate(
-                f"{name}-certificate",
-                domain_name=args.domain_name,
-                validation_method="DNS",
-                opts=child,
-            )
-            # One domain, no alternative names: ACM asks for exactly one validation record.
-            validation = certificate.domain_validation_options[0]
-            validation_record = aws.route53.Record(
-                f"{name}-certificate-validation",
-                zone_id=args.hosted_zone_id,
-                name=validation.resource_record_name,
-                type=validation.resource_record_type,
-                records=[validation.resource_record_value],
-                ttl=300,
-                # The record may already exist: ACM gives the same record to every certificate of
-                # the name in the account (another stack's, or this one's before a replacement).
-                allow_overwrite=True,
-                opts=child,
-            )
-            certificate_arn = aws.acm.CertificateValidation(
-                f"{name}-certificate-validated",
-                certificate_arn=certificate.arn,
-                validation_record_fqdns=[validation_record.fqdn],
-                opts=child,
-            ).certificate_arn
-
-        aws.lb.Listener(
-            f"{name}-listener",
-            load_balancer_arn=load_balancer.arn,
-            port=listener_port,
-            protocol="TLS" if tls else "TCP",
-            certificate_arn=certificate_arn,
-            ssl_policy=TLS_POLICY if tls else None,
-            default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
-            opts=child,
-        )
-
-        if tls:
-            aws.route53.Record(
-                f"{name}-alias",
-                zone_id=args.hosted_zone_id,
-                name=args.domain_name,
-                type="A",
-                aliases=[aws.route53.RecordAliasArgs(
-                    name=load_balancer.dns_name,
-                    zone_id=load_balancer.zone_id,
-                    evaluate_target_health=True,
-                )],
-                opts=child,
-            )
+            self._alias(load_balancer)
             self.service_url = pulumi.Output.from_input(f"https://{args.domain_name}")
         else:
             self.service_url = pulumi.Output.concat("http://", load_balancer.dns_name)
@@ -219,3 +91,148 @@ class FrontDoor(pulumi.ComponentResource):
             "target_group_arn": self.target_group_arn,
             "security_group_id": self.security_group_id,
         })
+
+    def _security_group(self, listener_port: int) -> aws.ec2.SecurityGroup:
+        security_group = aws.ec2.SecurityGroup(
+            f"{self._prefix}-sg",
+            vpc_id=self._args.vpc_id,
+            description=f"Network Load Balancer in front of the backend's NodePort {self._args.node_port}",
+            opts=self._child,
+        )
+        # One rule per CIDR, as for the nodePort: adding a client network replaces nothing.
+        for cidr in self._args.ingress_cidrs:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._prefix}-listener-{cidr.replace('/', '-')}",
+                security_group_id=security_group.id,
+                description=f"Clients on the listener port {listener_port} from {cidr}",
+                ip_protocol="tcp",
+                from_port=listener_port,
+                to_port=listener_port,
+                cidr_ipv4=cidr,
+                opts=self._child,
+            )
+        # Traffic and health checks leave the NLB for the nodes, nowhere else. (Health checks
+        # are subject to the NLB group's outbound rules, not the nodes' inbound ones.)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{self._prefix}-to-nodes",
+            security_group_id=security_group.id,
+            description=f"To the nodes' NodePort {self._args.node_port}",
+            ip_protocol="tcp",
+            from_port=self._args.node_port,
+            to_port=self._args.node_port,
+            referenced_security_group_id=self._args.node_security_group_id,
+            opts=self._child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{self._prefix}-nodeport-from-lb",
+            security_group_id=self._args.node_security_group_id,
+            description=f"Backend NodePort {self._args.node_port} from its load balancer only",
+            ip_protocol="tcp",
+            from_port=self._args.node_port,
+            to_port=self._args.node_port,
+            referenced_security_group_id=security_group.id,
+            opts=self._child,
+        )
+        return security_group
+
+    def _load_balancer(self, security_group: aws.ec2.SecurityGroup) -> aws.lb.LoadBalancer:
+        return aws.lb.LoadBalancer(
+            f"{self._prefix}-nlb",
+            load_balancer_type="network",
+            internal=False,
+            subnets=self._args.public_subnet_ids,
+            security_groups=[security_group.id],
+            # Each node gets connections from every zone's NLB node, not only its own zone's, so
+            # a zone with fewer nodes is not overloaded.
+            enable_cross_zone_load_balancing=True,
+            opts=self._child,
+        )
+
+    def _target_group(self) -> aws.lb.TargetGroup:
+        return aws.lb.TargetGroup(
+            f"{self._prefix}-nodes",
+            target_type="instance",
+            protocol="TCP",
+            port=self._args.node_port,
+            vpc_id=self._args.vpc_id,
+            deregistration_delay=DEREGISTRATION_DELAY_SECONDS,
+            health_check=aws.lb.TargetGroupHealthCheckArgs(
+                enabled=True,
+                protocol="HTTP",
+                port="traffic-port",
+                path=self._args.health_check_path,
+                matcher="200",
+                interval=10,
+                healthy_threshold=2,
+                unhealthy_threshold=2,
+            ),
+            opts=self._child,
+        )
+
+    def _attach_node_groups(self, target_group: aws.lb.TargetGroup) -> None:
+        # Index by position, not by name: the names are known only once the node group exists,
+        # and a resource's name must be known when the program declares it.
+        for index in range(self._args.autoscaling_group_count):
+            aws.autoscaling.Attachment(
+                f"{self._prefix}-nodes-{index}",
+                autoscaling_group_name=pulumi.Output.from_input(self._args.autoscaling_group_names).apply(
+                    lambda names, index=index: names[index]
+                ),
+                lb_target_group_arn=target_group.arn,
+                opts=self._child,
+            )
+
+    def _validated_certificate(self) -> pulumi.Output[str]:
+        certificate = aws.acm.Certificate(
+            f"{self._prefix}-certificate",
+            domain_name=self._args.domain_name,
+            validation_method="DNS",
+            opts=self._child,
+        )
+        # One domain, no alternative names: ACM asks for exactly one validation record.
+        validation = certificate.domain_validation_options[0]
+        validation_record = aws.route53.Record(
+            f"{self._prefix}-certificate-validation",
+            zone_id=self._args.hosted_zone_id,
+            name=validation.resource_record_name,
+            type=validation.resource_record_type,
+            records=[validation.resource_record_value],
+            ttl=300,
+            # The record may already exist: ACM gives the same record to every certificate of
+            # the name in the account (another stack's, or this one's before a replacement).
+            allow_overwrite=True,
+            opts=self._child,
+        )
+        return aws.acm.CertificateValidation(
+            f"{self._prefix}-certificate-validated",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[validation_record.fqdn],
+            opts=self._child,
+        ).certificate_arn
+
+    def _listener(self, load_balancer: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup, listener_port: int,
+                  certificate_arn: pulumi.Output[str] | None) -> None:
+        aws.lb.Listener(
+            f"{self._prefix}-listener",
+            load_balancer_arn=load_balancer.arn,
+            port=listener_port,
+            protocol="TLS" if certificate_arn is not None else "TCP",
+            certificate_arn=certificate_arn,
+            ssl_policy=TLS_POLICY if certificate_arn is not None else None,
+            default_actions=[aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=target_group.arn)],
+            opts=self._child,
+        )
+
+    def _alias(self, load_balancer: aws.lb.LoadBalancer) -> None:
+        aws.route53.Record(
+            f"{self._prefix}-alias",
+            zone_id=self._args.hosted_zone_id,
+            name=self._args.domain_name,
+            type="A",
+            aliases=[aws.route53.RecordAliasArgs(
+                name=load_balancer.dns_name,
+                zone_id=load_balancer.zone_id,
+                evaluate_target_health=True,
+            )],
+            opts=self._child,
+        )
