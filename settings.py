@@ -140,7 +140,7 @@ _HOSTED_ZONE_ID = re.compile(r"Z[A-Z0-9]{9,31}", re.ASCII)
 # name goes into its subject's CN, which X.509 bounds to 64 (ACM refuses longer ones).
 ACM_FIRST_NAME_MAX = 64
 # What ECR answers as an image digest (OCI: algorithm sha256, lowercase hex); not a tag, which moves.
-_IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
+IMAGE_DIGEST = re.compile(r"sha256:[0-9a-f]{64}", re.ASCII)
 _INSTANCE_TYPE = re.compile(r"[a-z][a-z0-9-]*\.[a-z0-9-]+")
 # AWS's instance type names: family letters, generation digit, attribute letters, '.', size
 # ("m7gd.2xlarge"). The attribute "g" marks AWS Graviton (arm64) processors.
@@ -804,7 +804,7 @@ def parse(
                   f"is {len(domain_name)} characters; ACM issues no certificate whose first name is over "
                   f"{ACM_FIRST_NAME_MAX} (RequestCertificate's DomainName): use a shorter name")
     image_digest = read.string(
-        key("imageDigest"), lambda v: v == "" or _IMAGE_DIGEST.fullmatch(v) is not None,
+        key("imageDigest"), lambda v: v == "" or IMAGE_DIGEST.fullmatch(v) is not None,
         "must be empty (build app/ and run that image) or an image digest of the stack's repository: "
         "sha256: and 64 lowercase hex digits, as `aws ecr describe-images` or the stack output imageRef "
         "shows it (never a tag)",

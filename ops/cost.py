@@ -522,7 +522,7 @@ def readme_estimates(project_dir: Path | None = None, book: price_file.PriceBook
     book = book or price_file.load()
     as_of = datetime.date.fromisoformat(book.retrieved)
     project_dir = project_dir or harness.PROJECT_DIR
-    return [estimate_stack(stack, project_dir, today=as_of, book=book) for stack in _stacks(project_dir)]
+    return [estimate_stack(stack, project_dir, today=as_of, book=book) for stack in harness.stack_names(project_dir)]
 
 
 def readme_section(estimates: list[Estimate]) -> str:
@@ -570,10 +570,6 @@ def register_cost(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_cost)
 
 
-def _stacks(project_dir: Path) -> list[str]:
-    return sorted(path.name.split(".")[1] for path in project_dir.glob("Pulumi.*.yaml"))
-
-
 def run_cost(args: argparse.Namespace) -> int:
     from ops.offline import harness
 
@@ -588,7 +584,7 @@ def run_cost(args: argparse.Namespace) -> int:
             print("cost: --stack is required (or --readme)", file=sys.stderr)
             return EXIT_USAGE
         if args.preview_json is not None:
-            config = {**{k: v for k, v in harness.effective_config(harness.stack_file_config(args.stack)).items()}}
+            config = harness.effective_config(harness.stack_file_config(args.stack))
             document = json.loads(args.preview_json.read_text(encoding="utf-8"))
             head = estimate(nodes_from_preview(document), args.stack, config["aws:region"], _budget(config))
         else:

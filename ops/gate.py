@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Protocol, TextIO
 
 from ops import EXIT_OK, EXIT_USAGE
+from settings import IMAGE_DIGEST
 from ops.outputs import OutputsError, StackOutputs
 from ops.verify import UNREACHABLE, Report
 
@@ -39,7 +39,6 @@ VERIFIED_TAG = "backend-on-eks:verified-image"
 DIGEST_KEY = "backend-on-eks:imageDigest"
 EXIT_ROLLED_BACK = 5
 EXIT_ROLLBACK_FAILED = 6
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 class PulumiFailed(Exception):
@@ -94,7 +93,8 @@ def gate(stack: Stack, check_stack: Verifier, out: TextIO) -> Outcome:
         return Outcome(deployed.exit_code, deployed,
                        f"verification failed and the stack has no {VERIFIED_TAG} tag (no deploy of it has "
                        "passed yet): nothing to roll back to, so nothing was rolled back")
-    if not _DIGEST.fullmatch(recorded):
+    # What may be pinned is what the imageDigest setting accepts.
+    if not IMAGE_DIGEST.fullmatch(recorded):
         return Outcome(deployed.exit_code, deployed,
                        f"verification failed and the stack tag {VERIFIED_TAG} holds {recorded!r}, not an image "
                        "digest (sha256: and 64 lowercase hex): nothing was rolled back")

@@ -13,14 +13,10 @@ from pathlib import Path
 import yaml
 
 from ops import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from ops.offline.harness import PROJECT_DIR, ProgramFailed
+from ops.offline.harness import ProgramFailed, stack_names
 from ops.offline.manifests import manifests
 from ops.offline.stacks import evaluate_stack
 
-
-
-def available_stacks() -> list[str]:
-    return sorted(path.name[len("Pulumi."):-len(".yaml")] for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
 
 
 def render(stack: str) -> str:
@@ -43,7 +39,7 @@ def register_render(commands: argparse._SubParsersAction) -> None:
 
 
 def run_render(args: argparse.Namespace) -> int:
-    stacks = available_stacks()
+    stacks = stack_names()
     if args.stack not in stacks:
         print(f"render: --stack {args.stack!r} has no Pulumi.{args.stack}.yaml; expected one of {', '.join(stacks)}",
               file=sys.stderr)

@@ -427,6 +427,11 @@ def project_config_schema(project_dir: Path = PROJECT_DIR) -> dict[str, dict]:
     return yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["config"]
 
 
+def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The stacks the checkout has a file for (Pulumi.<stack>.yaml), sorted."""
+    return sorted(path.name[len("Pulumi."):-len(".yaml")] for path in project_dir.glob("Pulumi.*.yaml"))
+
+
 def stack_file_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
     return yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text()).get("config", {})
 
