@@ -78,15 +78,15 @@ def _refusal(environ: dict) -> tuple[int, str] | None:
         return 431, f"the request headers are over {MAX_HEADER_BYTES} bytes"
     if environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ:
         return 413, "this API takes no request body"
-    if not _decodes(environ.get("PATH_INFO", "")):
+    if decoded_path(environ.get("PATH_INFO", "")) is None:
         return 400, "the request path is not UTF-8 once percent-decoded"
     return None
 
 
-def _decodes(path: str) -> bool:
-    # PEP 3333 carries the decoded path's bytes as latin-1 text.
+def decoded_path(path: str) -> str | None:
+    """The text of a WSGI path (PEP 3333 carries its percent-decoded bytes as latin-1), or None
+    when those bytes are not UTF-8."""
     try:
-        path.encode("latin-1").decode("utf-8")
+        return path.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
-        return False
-    return True
+        return None

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from . import metrics
 from .cache import CacheStatus
 from .contents import ContentsService
-from .edge import CORS_HEADERS, SECURITY_HEADERS
+from .edge import CORS_HEADERS, SECURITY_HEADERS, decoded_path
 
 PREFIX = "/contents/"
 ROUTE = "/contents/<topic:topic>"  # the Flask rule, so both paths share metric labels
@@ -42,11 +42,7 @@ class CacheHitMiddleware:
         started = time.perf_counter()
         path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") == "GET" and path.startswith(PREFIX):
-            try:
-                # PEP 3333 carries the path as latin-1 (edge.py has refused one that is not UTF-8).
-                topic = path[len(PREFIX):].encode("latin-1").decode("utf-8")
-            except (UnicodeEncodeError, UnicodeDecodeError):
-                topic = None
+            topic = decoded_path(path[len(PREFIX):])
             body = self._service.fresh(topic) if topic else None
             if body is not None:
                 start_response("200 OK", [("Content-Length", str(len(body))), *_HEADERS])
