@@ -239,15 +239,19 @@ class Image(pulumi.ComponentResource):
             )
 
         if args.pinned_digest:
-            # A rollback: nothing of app/ is read, built or pushed.
-            self.tag = args.pinned_tags[0] if args.pinned_tags else ""
-            self.image_name = pulumi.Output.concat(args.repository_url, "@", args.pinned_digest)
-            self.built = False
-            self.repo_digest = pulumi.Output.concat(args.repository_url, "@", args.pinned_digest)
-            pulumi.log.info(f"imageDigest pins {args.pinned_digest}: deploying it, nothing to build", resource=self)
-            self.register_outputs({"image_name": self.image_name, "repo_digest": self.repo_digest})
-            return
+            self._pinned(args)
+        else:
+            self._of_the_checkout(name, args)
+        self.register_outputs({"image_name": self.image_name, "repo_digest": self.repo_digest})
 
+    def _pinned(self, args: ImageArgs) -> None:
+        # A rollback: nothing of app/ is read, built or pushed.
+        self.tag = args.pinned_tags[0] if args.pinned_tags else ""
+        self.built = False
+        self.image_name = self.repo_digest = pulumi.Output.concat(args.repository_url, "@", args.pinned_digest)
+        pulumi.log.info(f"imageDigest pins {args.pinned_digest}: deploying it, nothing to build", resource=self)
+
+    def _of_the_checkout(self, name: str, args: ImageArgs) -> None:
         self.tag = content_tag(args.context, args.platform, args.build_args)
         self.image_name = pulumi.Output.concat(args.repository_url, ":", self.tag)
         held = held_image_digest(args.repository_name, self.tag, pulumi.InvokeOptions(parent=self))
@@ -283,5 +287,3 @@ class Image(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.repo_digest = image.repo_digest
-
-        self.register_outputs({"image_name": self.image_name, "repo_digest": self.repo_digest})
