@@ -17,6 +17,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.exposure import NodePortAccess, NodePortAccessArgs
 from components.front_door import FrontDoor, FrontDoorArgs
 from components.image import Image, ImageArgs
+from components.metrics import Metrics, MetricsArgs, ScrapeTarget
 from components.network import Network, NetworkArgs
 from components.node_autoscaler import NodeAutoscaler, NodeAutoscalerArgs
 from components.registry import Registry, RegistryArgs
@@ -136,6 +137,23 @@ if config.node_autoscaling:
     role, binding = node_autoscaler.namespace_role_names[0], node_autoscaler.namespace_role_names[1]
     readable_namespaced_objects[node_autoscaler.rbac_namespace] = [
         NamedObjects("roles", [role]), NamedObjects("rolebindings", [binding])]
+
+if config.metrics_collection:
+    scrape_targets = [ScrapeTarget(job=config.app_name, namespace=config.namespace,
+                                   pod_labels=workload.pod_selector, port_name=workload.admin_port_name, port=ADMIN_PORT)]
+    if config.node_autoscaling:
+        scrape_targets.append(ScrapeTarget(job="cluster-autoscaler", namespace=node_autoscaler.rbac_namespace,
+                                           pod_labels=node_autoscaler.pod_selector, port_name=node_autoscaler.metrics_port_name,
+                                           port=node_autoscaler.metrics_port))
+    metrics = Metrics("metrics", MetricsArgs(
+        workspace_alias=config.cluster_name,
+        cluster_arn=cluster.cluster_arn,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.public_subnet_ids if config.nodes_in_public_subnets else network.private_subnet_ids,
+        node_security_group_id=cluster.node_security_group_id,
+        targets=scrape_targets,
+    ))
+    pulumi.export("prometheusEndpoint", metrics.prometheus_endpoint)
 
 if config.viewer_principal_arns:
     StackReaders("stack-readers", StackReadersArgs(

@@ -289,6 +289,8 @@ class StackSettings:
     target_cpu_utilization: int
     node_autoscaling: bool
     """The Cluster Autoscaler moves the node group's desired size between its min and max."""
+    metrics_collection: bool
+    """An AMP workspace and its managed scraper collect the backend's (and the autoscaler's) metrics."""
     node_port: int
     node_port_ingress_cidrs: tuple[str, ...]
     exposure: str
@@ -834,6 +836,7 @@ def parse(
             "(or turn podAutoscaling off for a fixed count)",
         )
     target_cpu = read.integer(key("targetCpuUtilizationPercent"), *TARGET_CPU_UTILIZATION_RANGE)
+    metrics_collection = read.boolean(key("metricsCollection"))
     node_autoscaling = read.boolean(key("nodeAutoscaling"))
     if node_autoscaling and read.ok(key("kubernetesVersion")):
         release = autoscaler_releases.RELEASES.get(kubernetes_version)
@@ -911,6 +914,7 @@ def parse(
         max_replicas=max_replicas,
         target_cpu_utilization=target_cpu,
         node_autoscaling=node_autoscaling,
+        metrics_collection=metrics_collection,
         node_port=node_port,
         node_port_ingress_cidrs=ingress_cidrs,
         exposure=exposure,
@@ -1107,6 +1111,7 @@ CONFIG_KEYS = (
     "nodeMinSize", "nodeDesiredSize", "nodeMaxSize", "apiPublicAccessCidrs", "adminPrincipalArns",
     "deployPrincipalArns", "viewerPrincipalArns", "clusterCreatorArn", "controlPlaneLogRetentionDays",
     "namespace", "replicas", "podAutoscaling", "maxReplicas", "targetCpuUtilizationPercent", "nodeAutoscaling",
+    "metricsCollection",
     "nodePort", "nodePortIngressCidrs", "exposure", "loadBalancerIngressCidrs", "domainName", "hostedZoneId",
     "cpuRequest", "cpuLimit",
     "memoryRequest", "memoryLimit", "imagePlatform", "imageDigest", "ecrKeepImages", "ecrForceDelete",

@@ -83,6 +83,7 @@ def _association_name(access_policy: str) -> str:
 
 class Cluster(pulumi.ComponentResource):
     cluster_name: pulumi.Output[str]
+    cluster_arn: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
     node_role_arn: pulumi.Output[str]
@@ -103,6 +104,7 @@ class Cluster(pulumi.ComponentResource):
             self._metrics_server(cluster, node_group)
 
         self.cluster_name = pulumi.Output.from_input(args.cluster_name)
+        self.cluster_arn = cluster.eks_cluster.arn
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         self.node_security_group_id = cluster.cluster_security_group_id
         self.node_role_arn = node_role.arn
@@ -114,6 +116,7 @@ class Cluster(pulumi.ComponentResource):
         )
         self.register_outputs({
             "cluster_name": self.cluster_name,
+            "cluster_arn": self.cluster_arn,
             "kubeconfig": self.kubeconfig,
             "node_security_group_id": self.node_security_group_id,
             "node_role_arn": self.node_role_arn,

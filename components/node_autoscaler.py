@@ -70,6 +70,7 @@ POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 RUN_AS_USER = 65534
 # CA's metrics and /health-check endpoint (the official manifests scrape port 8085).
 METRICS_PORT = 8085
+METRICS_PORT_NAME = "metrics"
 # Where the EKS Pod Identity agent serves credentials on every node (the AWS SDKs' EKS container
 # credentials host, e.g. awslabs aws-c-auth EKS_CREDENTIALS_HOST).
 POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
@@ -182,6 +183,9 @@ class NodeAutoscaler(pulumi.ComponentResource):
     cluster_role_names: pulumi.Output[list[str]]
     """Its ClusterRole's and ClusterRoleBinding's names: what a reader of the stack must be let read."""
     rbac_namespace: str
+    pod_selector: dict[str, str]
+    metrics_port_name: str
+    metrics_port: int
     namespace_role_names: pulumi.Output[list[str]]
     """Its Role's and RoleBinding's names, in `rbac_namespace`."""
 
@@ -218,6 +222,8 @@ class NodeAutoscaler(pulumi.ComponentResource):
         self.service_account = SERVICE_ACCOUNT
         self.cluster_role_names = pulumi.Output.all(rbac.cluster_role.metadata.name, rbac.cluster_role_binding.metadata.name)
         self.rbac_namespace = NAMESPACE
+        self.pod_selector = dict(self._selector)
+        self.metrics_port_name, self.metrics_port = METRICS_PORT_NAME, METRICS_PORT
         self.namespace_role_names = pulumi.Output.all(rbac.namespace_role.metadata.name, rbac.role_binding.metadata.name)
         self.register_outputs({"role_arn": self.role_arn, "image": self.image,
                                "cluster_role_names": self.cluster_role_names,
@@ -399,7 +405,7 @@ NAMESPACE_RULES = [
 def _pod_spec(image: str, cluster_name: pulumi.Output[str], region: str) -> k8s.core.v1.PodSpecArgs:
     def probe(period: int, failures: int) -> k8s.core.v1.ProbeArgs:
         return k8s.core.v1.ProbeArgs(
-            http_get=k8s.core.v1.HTTPGetActionArgs(path="/health-check", port="metrics"),
+            http_get=k8s.core.v1.HTTPGetActionArgs(path="/health-check", port=METRICS_PORT_NAME),
             period_seconds=period,
             timeout_seconds=5,
             failure_threshold=failures,
@@ -426,7 +432,7 @@ def _pod_spec(image: str, cluster_name: pulumi.Output[str], region: str) -> k8s.
             command=cluster_name.apply(lambda cluster: ["/cluster-autoscaler", *autoscaler_flags(cluster)]),
             # The SDK reads the region from here; IMDS is closed to pods (hop limit 1).
             env=[k8s.core.v1.EnvVarArgs(name="AWS_REGION", value=region)],
-            ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=METRICS_PORT, protocol="TCP")],
+            ports=[k8s.core.v1.ContainerPortArgs(name=METRICS_PORT_NAME, container_port=METRICS_PORT, protocol="TCP")],
             liveness_probe=probe(period=30, failures=3),
             readiness_probe=probe(period=10, failures=3),
             # The official manifest's figures: CA holds every node and pod in memory.

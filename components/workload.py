@@ -67,6 +67,8 @@ class Workload(pulumi.ComponentResource):
     deployment_name: pulumi.Output[str]
     service_name: pulumi.Output[str]
     node_port: pulumi.Output[int]
+    pod_selector: dict[str, str]
+    admin_port_name: str
 
     def __init__(self, name: str, args: WorkloadArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:Workload", name, None, opts)
@@ -103,6 +105,8 @@ class Workload(pulumi.ComponentResource):
         self._network_policy(namespace)
 
         self.namespace = namespace
+        self.pod_selector = dict(self._selector)
+        self.admin_port_name = ADMIN_PORT_NAME
         self.deployment_name = deployment.metadata.name
         self.service_name = service.metadata.name
         self.node_port = service.spec.ports[0].node_port

@@ -377,6 +377,12 @@ class _Pricer:
         self.line(f"{node.type} {node.name}", f"{AMP_SAMPLES_PER_MONTH:,} samples ingested", "amp.samples",
                   AMP_SAMPLES_PER_MONTH, note="assumed 1,000 active series scraped every 30 s")
 
+    def _scraper(self, node: Node) -> None:
+        self.unpriced.append(Unpriced(
+            f"{node.type} {node.name}",
+            "AMP bills a managed collector by the hours it runs and the samples it collects; "
+            "catalog/prices.json holds no price for either yet (no AWS price answer was to be had here)"))
+
 
 RULES = {
     "aws:eks/cluster:Cluster": _Pricer._cluster,
@@ -388,6 +394,7 @@ RULES = {
     "aws:cloudwatch/logGroup:LogGroup": _Pricer._loggroup,
     "aws:ecr/repository:Repository": _Pricer._repository,
     "aws:amp/workspace:Workspace": _Pricer._workspace,
+    "aws:amp/scraper:Scraper": _Pricer._scraper,
 }
 
 

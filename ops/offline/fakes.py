@@ -156,7 +156,7 @@ def _record(args: MockResourceArgs) -> dict:
     return {"fqdn": str(args.inputs["name"]).rstrip(".")}
 
 
-def _managed_node_group_resources(name: str, state: dict) -> tuple[str, dict]:
+def _managed_node_group_resources(name: str, state: dict, inputs: dict) -> tuple[str, dict]:
     """The aws.eks.NodeGroup a ManagedNodeGroup makes (its `nodeGroup` output): EKS names the
     group's one Auto Scaling group eks-<node group name>-<uuid>."""
     node_group_name = f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:7]}"
@@ -170,8 +170,15 @@ def _managed_node_group_resources(name: str, state: dict) -> tuple[str, dict]:
     }
 
 
+def _eks_cluster_resource(name: str, state: dict, inputs: dict) -> tuple[str, dict]:
+    """The aws.eks.Cluster an eks.Cluster makes (its `eksCluster` output), named as the program asked."""
+    cluster_name = inputs["name"]
+    return cluster_name, {"name": cluster_name, "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{cluster_name}"}
+
+
 CHILD_REFERENCES = {
     "eks:index:ManagedNodeGroup": ("nodeGroup", "aws:eks/nodeGroup:NodeGroup", _managed_node_group_resources),
+    "eks:index:Cluster": ("eksCluster", "aws:eks/cluster:Cluster", _eks_cluster_resource),
 }
 """Outputs of remote components that reference one of their children (harness.ChildReference)."""
 
@@ -189,6 +196,33 @@ def _eks_addon(args: MockResourceArgs) -> dict:
         "modifiedAt": "2026-01-01T00:00:00Z",
         "tagsAll": dict(args.inputs.get("tags") or {}),
     }
+
+
+def _amp_workspace(args: MockResourceArgs) -> dict:
+    # AMP's workspace IDs: "ws-" and a UUID; its endpoint ends with a slash.
+    workspace_id = "ws-" + _uuid(f"workspace/{args.name}")
+    return {
+        "arn": f"arn:aws:aps:{REGION}:{ACCOUNT}:workspace/{workspace_id}",
+        "prometheusEndpoint": f"https://aps-workspaces.{REGION}.amazonaws.com/workspaces/{workspace_id}/",
+        "tagsAll": dict(args.inputs.get("tags") or {}),
+    }
+
+
+def _amp_scraper(args: MockResourceArgs) -> dict:
+    # The role AMP creates for a scraper: service-linked, under the aws-service-role path, with an
+    # ID of its own in the name (what describe-scraper answers as roleArn).
+    scraper_id = "s-" + _uuid(f"scraper/{args.name}")
+    return {
+        "arn": f"arn:aws:aps:{REGION}:{ACCOUNT}:scraper/{scraper_id}",
+        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/scraper.aps.amazonaws.com/"
+                   f"AWSServiceRoleForAmazonPrometheusScraper_{_uuid(scraper_id)[:15].replace('-', '')}",
+        "tagsAll": dict(args.inputs.get("tags") or {}),
+    }
+
+
+def _uuid(seed: str) -> str:
+    token = hashlib.sha256(seed.encode()).hexdigest()
+    return f"{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:20]}-{token[20:32]}"
 
 
 def _pod_identity_association(args: MockResourceArgs) -> dict:
@@ -229,6 +263,8 @@ RESOURCE_FAKES = {
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": lambda args: {},
     "aws:eks/addon:Addon": _eks_addon,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": _pod_identity_association,
+    "aws:amp/workspace:Workspace": _amp_workspace,
+    "aws:amp/scraper:Scraper": _amp_scraper,
 }
 
 

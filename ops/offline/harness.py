@@ -252,7 +252,8 @@ Fake = Callable[[mocks.MockResourceArgs], dict]
 Deployed = Collection[str] | Callable[[str], bool]
 
 
-ChildReference = tuple[str, str, Callable[[str, dict], tuple[str, dict]]]
+ChildReference = tuple[str, str, Callable[[str, dict, dict], tuple[str, dict]]]
+"""(output, the child's type, (resource name, its state, its inputs) -> the child's ID and state)."""
 """(output, child type token, (component name, component state) -> (child ID, child state))."""
 
 
@@ -382,7 +383,7 @@ class RecordingMonitor(mocks.MockMonitor):
             pending = self.recording_mocks.pending(request.type)
             reference = self.recording_mocks.child_references.get(request.type)
             if reference is not None and not pending:
-                self._reference_child(request, response, *reference)
+                self._reference_child(request, response, plain, *reference)
             registered = self.resources[response.urn]
             if pending:
                 self.pending_urns.add(response.urn)
@@ -409,15 +410,15 @@ class RecordingMonitor(mocks.MockMonitor):
 
 
 
-    def _reference_child(self, request, response, output: str, child_type: str,
-                         child_state: Callable[[str, dict], tuple[str, dict]]) -> None:
+    def _reference_child(self, request, response, inputs: dict, output: str, child_type: str,
+                         child_state: Callable[[str, dict, dict], tuple[str, dict]]) -> None:
         """A remote component's output that is a reference to one of its own children (pulumi-eks's
         ManagedNodeGroup.nodeGroup is its aws.eks.NodeGroup): the child is recorded where the
         engine would answer for it (the SDK reads a referenced resource's state with the
         `pulumi:pulumi:getResource` invoke), and the output becomes a reference to it."""
         child_urn = self.make_urn(response.urn, child_type, request.name)
         registered = self.resources[response.urn]
-        child_id, state = child_state(request.name, registered.state)
+        child_id, state = child_state(request.name, registered.state, inputs)
         self.resources[child_urn] = mocks.MockMonitor.ResourceRegistration(child_urn, child_id, state)
         registered.state[output] = {_SIG_KEY: _RESOURCE_REF_SIG, "urn": child_urn, "id": child_id, "packageVersion": ""}
         response.object.CopyFrom(_sync_await(rpc.serialize_properties(registered.state, {})))

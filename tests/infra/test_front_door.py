@@ -96,7 +96,7 @@ def test_the_load_balancer_admits_clients_on_its_listener_port_only_and_sends_on
     group = named(prod, SECURITY_GROUP, "front-door-sg")
     inbound = [r for r in prod.of_type(INGRESS_RULE) if group.urn in r.property_dependencies.get("securityGroupId", [])]
     assert [(r.inputs["fromPort"], r.inputs["toPort"], r.inputs["cidrIpv4"]) for r in inbound] == [(80, 80, "0.0.0.0/0")]
-    [outbound] = prod.of_type(EGRESS_RULE)
+    [outbound] = [r for r in prod.of_type(EGRESS_RULE) if group.urn in r.property_dependencies.get("securityGroupId", [])]
     assert (outbound.inputs["fromPort"], outbound.inputs["toPort"]) == (30080, 30080)
     assert outbound.inputs["referencedSecurityGroupId"] == CLUSTER_SECURITY_GROUP_ID
     assert "egress" not in group.inputs and "ingress" not in group.inputs

@@ -89,14 +89,16 @@ def test_prod_costs_what_the_hand_calculation_from_the_price_file_says(prod_cost
         16.43,   # Network Load Balancer: 730 h x $0.0225 = 16.425
         4.38,    # 1 NLCU (assumed) x 730 h x $0.006
         10.95,   # its public IPv4 addresses, one per zone: 3 x 730 h x $0.005
+        7.88,    # AMP: 87.6 M samples ingested (assumed 1,000 series every 30 s) x $0.09 per million
     ]
-    assert prod_cost.total[1] == pytest.approx(sum(lines), abs=0.005) == 314.99
-    assert prod_cost.unpriced == []
+    assert prod_cost.total[1] == pytest.approx(sum(lines), abs=0.005) == 322.87
+    # The scraper has no price yet: listed outside the total, not counted as free.
+    assert [entry.resource for entry in prod_cost.unpriced] == ["aws:amp/scraper:Scraper metrics-scraper"]
 
 
 def test_prod_at_its_max_of_six_nodes_costs_three_nodes_and_disks_more(prod_cost):
     assert prod_cost.total[0] == prod_cost.total[1]  # min is desired: 3
-    assert prod_cost.total[2] == pytest.approx(314.99 + 91.11 + 4.80, abs=0.005)  # 182.21 - 91.10; 9.60 - 4.80
+    assert prod_cost.total[2] == pytest.approx(322.87 + 91.11 + 4.80, abs=0.005)  # 182.21 - 91.10; 9.60 - 4.80
 
 
 # --- deltas ------------------------------------------------------------------------------------------
@@ -260,7 +262,7 @@ def test_a_stack_over_its_budget_fails_naming_the_resources_that_push_it_over(ca
 
 
 def test_a_stack_within_its_budget_passes(prod_cost):
-    assert stack_cost("prod", {PREFIX + "monthlyBudgetUsd": 411}).over_budget() == []
+    assert stack_cost("prod", {PREFIX + "monthlyBudgetUsd": 419}).over_budget() == []
 
 
 def test_the_cost_command_exits_1_over_the_budget_and_lists_what_pushes_it_over(monkeypatch, capsys):
@@ -285,7 +287,7 @@ def test_the_pr_comment_shows_the_total_the_delta_against_main_and_the_moved_lin
 
 def test_the_pr_comment_says_when_the_budget_is_exceeded_and_by_what():
     comment = cost.markdown(stack_cost("prod", {PREFIX + "monthlyBudgetUsd": 320}))
-    assert "**over the budget of $320.00** (monthlyBudgetUsd) at up to $410.90" in comment
+    assert "**over the budget of $320.00** (monthlyBudgetUsd) at up to $418.78" in comment
     assert "eks:index:ManagedNodeGroup cluster-nodes 3 (3..6) x t3.medium node, 730 h ($182.21)" in comment
 
 

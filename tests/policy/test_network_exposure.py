@@ -377,7 +377,8 @@ def test_udp_halves_on_different_ports_are_not_the_world(prod_node_port):
 def node_port_moved_to(prod_node_port, port):
     """The app's Service declaring nodePort `port`, and the program's world-open rule following it."""
     evaluation = changed(prod_node_port, SERVICE, lambda i: i["spec"]["ports"][0].update(nodePort=float(port)))
-    rule = evaluation.one("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    [rule] = [r for r in evaluation.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+              if r.name.startswith("nodeport-access-")]
     rule.inputs.update(fromPort=float(port), toPort=float(port))
     return evaluation
 
