@@ -1,5 +1,5 @@
 """The policies: what must never ship, whatever the stack config says. One module per concern
-(values, production, cidrs, ecr, pods, services, eks, node_role, reachability); this one assembles
+(values, production, cidrs, ecr, pods, services, eks, node_role, reachability, scraper); this one assembles
 the pack.
 
 Each policy reads the resource shapes a real preview shows it: the program's own resources,
@@ -55,6 +55,7 @@ from .reachability import (
     _node_port_behind_load_balancer,
     _world_open_only_on_node_port,
 )
+from .scraper import _scraper_reaches_only_metrics
 from .services import _service_not_open_to_world
 
 
@@ -124,4 +125,9 @@ POLICIES = [
                           description="A production stack with a domain serves only TLS listeners.",
                           validate=_listener_tls_in_production, config_schema=PRODUCTION_CONFIG),
     _resource_policy("listener-modern-tls", "TLS listeners accept TLS 1.2 and newer only.", _listener_modern_tls),
+    StackValidationPolicy(name="metrics-scraper-reaches-only-metrics",
+                          description="The metrics scraper carries a security group of its own whose rules name only "
+                                      "the Kubernetes API (443) and the container ports it scrapes, as TCP to or from "
+                                      "security groups; nothing may call it.",
+                          validate=_scraper_reaches_only_metrics),
 ]

@@ -34,7 +34,7 @@ def with_resource(evaluation: Evaluation, registration: Registration) -> Evaluat
 
 def test_the_pack_has_one_uniquely_named_policy_per_rule():
     names = [policy.name for policy in POLICIES]
-    assert len(names) == len(set(names)) == 31
+    assert len(names) == len(set(names)) == 32
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

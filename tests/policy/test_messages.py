@@ -28,6 +28,13 @@ def unprotected_key(prod):
     return copied
 
 
+def _scraper_egress_to_ssh(prod):
+    copied = copy.deepcopy(prod)
+    copied.one("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", "metrics-scraper-to-8081").inputs.update(
+        fromPort=22.0, toPort=22.0)
+    return copied
+
+
 CASES = {
     "ecr-scan-on-push": (
         lambda prod: changed(prod, "aws:ecr/repository:Repository", lambda i: i.pop("imageScanningConfiguration")),
@@ -145,6 +152,11 @@ CASES = {
         "TLS listener 'front-door-listener' has security policy 'ELBSecurityPolicy-2016-08': name one that accepts "
         "TLS 1.2 and newer only, such as ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09 (unset, AWS applies "
         "ELBSecurityPolicy-2016-08, which accepts TLS 1.0)."),
+    "metrics-scraper-reaches-only-metrics": (
+        _scraper_egress_to_ssh,
+        "aws:amp/scraper:Scraper 'metrics-scraper' must reach only the Kubernetes API and the ports it scrapes, "
+        "through a security group of its own: aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule "
+        "'metrics-scraper-to-8081' reaches tcp 22.0-22.0: only TCP to one of ports [443, 8081, 8085]."),
 }
 
 

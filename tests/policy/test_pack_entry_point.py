@@ -42,5 +42,5 @@ def test_the_entry_point_builds_the_mandatory_pack_with_every_policy():
 def test_the_entry_point_loads_the_pack_as_a_package_of_concerns_beside_internet():
     assert loaded_pack()["modules"] == [
         "guardrails", "guardrails.cidrs", "guardrails.ecr", "guardrails.eks", "guardrails.node_role",
-        "guardrails.pods", "guardrails.production", "guardrails.reachability", "guardrails.services",
+        "guardrails.pods", "guardrails.production", "guardrails.reachability", "guardrails.scraper", "guardrails.services",
         "guardrails.values", "internet"]
