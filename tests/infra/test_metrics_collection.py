@@ -234,8 +234,20 @@ def test_a_scraper_running_the_configuration_scrapes_the_backends_admin_port_and
                 found = _poll(series)
                 assert any(s["metric"].get("route") == "/contents/<topic:topic>" and s["metric"]["namespace"] == namespace
                            for s in found), repr([s["metric"] for s in found])
+                # What the README says is collected, as the scraper stored it after one search.
+                for name in ("http_request_duration_seconds_bucket", "upstream_requests_total",
+                             "upstream_request_duration_seconds_bucket", "cache_lookups_total"):
+                    def named(name=name):
+                        return requests.get(f"{url}/api/v1/query", params={"query": name}, timeout=2).json()["data"]["result"]
+                    assert _poll(named, 10), name
                 asked = {path.split("?")[0] for path in api.paths}
                 assert asked == {f"/api/v1/namespaces/{namespace}/pods", "/api/v1/namespaces/kube-system/pods"}, asked
             finally:
                 process.terminate()
                 process.wait(timeout=10)
+
+
+def test_two_stacks_of_one_account_collect_into_workspaces_and_scrapers_of_their_own(prod):
+    dev = evaluate_stack("dev", {"backend-on-eks:metricsCollection": True})
+    aliases = [(e.one(WORKSPACE).inputs["alias"], e.one(SCRAPER).inputs["alias"]) for e in (dev, prod)]
+    assert aliases == [("backend-on-eks-dev", "backend-on-eks-dev"), ("backend-on-eks-prod", "backend-on-eks-prod")]
