@@ -13,6 +13,7 @@ import control_plane_logs
 import image_pin
 import settings
 import zones
+from components.alerting import Alerting, AlertingArgs
 from components.cluster import Cluster, ClusterArgs
 from components.exposure import NodePortAccess, NodePortAccessArgs
 from components.front_door import FrontDoor, FrontDoorArgs
@@ -139,8 +140,9 @@ if config.node_autoscaling:
         NamedObjects("roles", [role]), NamedObjects("rolebindings", [binding])]
 
 if config.metrics_collection:
-    scrape_targets = [ScrapeTarget(job=config.app_name, namespace=config.namespace,
-                                   pod_labels=workload.pod_selector, port_name=workload.admin_port_name, port=ADMIN_PORT)]
+    backend_target = ScrapeTarget(job=config.app_name, namespace=config.namespace,
+                                  pod_labels=workload.pod_selector, port_name=workload.admin_port_name, port=ADMIN_PORT)
+    scrape_targets = [backend_target]
     if config.node_autoscaling:
         scrape_targets.append(ScrapeTarget(job="cluster-autoscaler", namespace=node_autoscaler.rbac_namespace,
                                            pod_labels=node_autoscaler.pod_selector, port_name=node_autoscaler.metrics_port_name,
@@ -154,6 +156,16 @@ if config.metrics_collection:
         targets=scrape_targets,
     ))
     pulumi.export("prometheusEndpoint", metrics.prometheus_endpoint)
+    alerting = Alerting("alerting", AlertingArgs(
+        workspace_id=metrics.workspace_id,
+        workspace_arn=metrics.workspace_arn,
+        region=config.region,
+        job=backend_target.job,
+        error_rate_percent=config.alarm_error_rate_percent,
+        latency_p99_ms=config.alarm_latency_p99_ms,
+        emails=config.alarm_emails,
+    ))
+    pulumi.export("alarmTopicArn", alerting.topic_arn)
 
 if config.viewer_principal_arns:
     StackReaders("stack-readers", StackReadersArgs(

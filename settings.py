@@ -43,6 +43,7 @@ from types import ModuleType
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
+import email_validator
 import pulumi
 from pulumi.runtime import config as runtime_config
 from pulumi_aws import Region
@@ -291,6 +292,10 @@ class StackSettings:
     """The Cluster Autoscaler moves the node group's desired size between its min and max."""
     metrics_collection: bool
     """An AMP workspace and its managed scraper collect the backend's (and the autoscaler's) metrics."""
+    alarm_emails: tuple[str, ...]
+    """Who the alerts (AMP alerting rules, through an SNS topic) are mailed to; empty: nobody yet."""
+    alarm_error_rate_percent: int
+    alarm_latency_p99_ms: int
     node_port: int
     node_port_ingress_cidrs: tuple[str, ...]
     exposure: str
@@ -514,6 +519,30 @@ class _Reader:
         for item in sorted(item for item, count in collections.Counter(items).items() if count > 1):
             self.fail(key, item, "is listed more than once")
         return tuple(items)
+
+
+# Each address is an SNS e-mail subscription its owner must confirm; a team with more people
+# than this wants a mailing list, which is one address.
+ALARM_EMAILS_MAX = (10, "each is an SNS subscription its owner must confirm; use a mailing list for more")
+ALARM_ERROR_RATE_PERCENT_RANGE = (1, 50)
+# From one bucket above the backend's fastest to its request timeout's order of magnitude.
+ALARM_LATENCY_P99_MS_RANGE = (10, 60_000)
+
+
+def _email_problem(value: str) -> str | None:
+    try:
+        email_validator.validate_email(value, check_deliverability=False)
+    except email_validator.EmailNotValidError as error:
+        return str(error)
+    return None
+
+
+def _is_email(value: str) -> bool:
+    return _email_problem(value) is None
+
+
+def _email_accepted(value: str) -> str:
+    return f"must be an e-mail address such as oncall@example.com ({_email_problem(value)})"
 
 
 def _did_you_mean(value: str, candidates: Any, count: int = 1) -> str:
@@ -837,6 +866,15 @@ def parse(
         )
     target_cpu = read.integer(key("targetCpuUtilizationPercent"), *TARGET_CPU_UTILIZATION_RANGE)
     metrics_collection = read.boolean(key("metricsCollection"))
+    alarm_emails = read.string_list(key("alarmEmails"), _is_email, _email_accepted, max_items=ALARM_EMAILS_MAX)
+    alarm_error_rate = read.integer(key("alarmErrorRatePercent"), *ALARM_ERROR_RATE_PERCENT_RANGE)
+    alarm_latency = read.integer(key("alarmLatencyP99Ms"), *ALARM_LATENCY_P99_MS_RANGE)
+    if alarm_emails and read.ok(key("alarmEmails"), key("metricsCollection")) and not metrics_collection:
+        read.problem(
+            (key("alarmEmails"), key("metricsCollection")), f"{list(alarm_emails)}/false",
+            "the alerts are rules over the metrics in the stack's AMP workspace: without metricsCollection "
+            "nothing would ever fire; turn metricsCollection on or leave alarmEmails empty",
+        )
     node_autoscaling = read.boolean(key("nodeAutoscaling"))
     if node_autoscaling and read.ok(key("kubernetesVersion")):
         release = autoscaler_releases.RELEASES.get(kubernetes_version)
@@ -915,6 +953,9 @@ def parse(
         target_cpu_utilization=target_cpu,
         node_autoscaling=node_autoscaling,
         metrics_collection=metrics_collection,
+        alarm_emails=alarm_emails,
+        alarm_error_rate_percent=alarm_error_rate,
+        alarm_latency_p99_ms=alarm_latency,
         node_port=node_port,
         node_port_ingress_cidrs=ingress_cidrs,
         exposure=exposure,
@@ -1111,7 +1152,7 @@ CONFIG_KEYS = (
     "nodeMinSize", "nodeDesiredSize", "nodeMaxSize", "apiPublicAccessCidrs", "adminPrincipalArns",
     "deployPrincipalArns", "viewerPrincipalArns", "clusterCreatorArn", "controlPlaneLogRetentionDays",
     "namespace", "replicas", "podAutoscaling", "maxReplicas", "targetCpuUtilizationPercent", "nodeAutoscaling",
-    "metricsCollection",
+    "metricsCollection", "alarmEmails", "alarmErrorRatePercent", "alarmLatencyP99Ms",
     "nodePort", "nodePortIngressCidrs", "exposure", "loadBalancerIngressCidrs", "domainName", "hostedZoneId",
     "cpuRequest", "cpuLimit",
     "memoryRequest", "memoryLimit", "imagePlatform", "imageDigest", "ecrKeepImages", "ecrForceDelete",

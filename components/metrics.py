@@ -95,6 +95,7 @@ def scrape_configuration(targets: Sequence[ScrapeTarget], interval_seconds: int)
 
 
 class Metrics(pulumi.ComponentResource):
+    workspace_id: pulumi.Output[str]
     workspace_arn: pulumi.Output[str]
     prometheus_endpoint: pulumi.Output[str]
     scraper_arn: pulumi.Output[str]
@@ -125,10 +126,12 @@ class Metrics(pulumi.ComponentResource):
             opts=self._child,
         )
 
+        self.workspace_id = workspace.id
         self.workspace_arn = workspace.arn
         self.prometheus_endpoint = workspace.prometheus_endpoint
         self.scraper_arn = scraper.arn
         self.register_outputs({
+            "workspace_id": self.workspace_id,
             "workspace_arn": self.workspace_arn,
             "prometheus_endpoint": self.prometheus_endpoint,
             "scraper_arn": self.scraper_arn,

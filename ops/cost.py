@@ -77,6 +77,10 @@ FREE_TYPES = {
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "priced with its repository (it bounds the images kept)",
     "docker:index/image:Image": "a build; its storage is priced with the ECR repository",
     "aws:acm/certificate:Certificate": "public ACM certificates have no charge",
+    "aws:sns/topicPolicy:TopicPolicy": "a topic's policy has no charge",
+    "aws:sns/topicSubscription:TopicSubscription": "a subscription has no charge (deliveries are the topic's)",
+    "aws:amp/alertManagerDefinition:AlertManagerDefinition": "AMP's alert manager has no charge of its own "
+                                                               "(its notifications are SNS publishes)",
     "aws:acm/certificateValidation:CertificateValidation": "no charge",
     "aws:route53/record:Record": "alias queries to a load balancer have no charge; the hosted zone is not the stack's",
 }
@@ -383,6 +387,18 @@ class _Pricer:
             "AMP bills a managed collector by the hours it runs and the samples it collects; "
             "catalog/prices.json holds no price for either yet (no AWS price answer was to be had here)"))
 
+    def _topic(self, node: Node) -> None:
+        self.unpriced.append(Unpriced(
+            f"{node.type} {node.name}",
+            "SNS bills publishes and e-mail deliveries past its free tier; an alert a day stays inside it, "
+            "so this is left out rather than guessed"))
+
+    def _rulegroupnamespace(self, node: Node) -> None:
+        self.unpriced.append(Unpriced(
+            f"{node.type} {node.name}",
+            "AMP bills the samples its rules query on every evaluation; catalog/prices.json has no "
+            "query-samples price yet"))
+
 
 RULES = {
     "aws:eks/cluster:Cluster": _Pricer._cluster,
@@ -395,6 +411,8 @@ RULES = {
     "aws:ecr/repository:Repository": _Pricer._repository,
     "aws:amp/workspace:Workspace": _Pricer._workspace,
     "aws:amp/scraper:Scraper": _Pricer._scraper,
+    "aws:sns/topic:Topic": _Pricer._topic,
+    "aws:amp/ruleGroupNamespace:RuleGroupNamespace": _Pricer._rulegroupnamespace,
 }
 
 

@@ -422,8 +422,9 @@ def test_private_nodes_get_no_service_url_even_with_cidrs():
 
 
 def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
-    # prod collects metrics (metricsCollection): where to query them is an output.
-    way_in = {"dev": {"portForwardCommand"}, "prod": {"serviceUrl", "targetGroupArn", "prometheusEndpoint"}}[stack.stack]
+    # prod collects metrics (metricsCollection): where to query them and the alerts' topic are outputs.
+    way_in = {"dev": {"portForwardCommand"},
+              "prod": {"serviceUrl", "targetGroupArn", "prometheusEndpoint", "alarmTopicArn"}}[stack.stack]
     assert set(stack.exports) == {
         "region", "clusterName", "kubeconfig", "updateKubeconfigCommand", "repositoryUrl", "imageRef", "imageTag", "imageBuilt",
         "namespace", "deploymentName", "serviceName", "nodePort", "containerPort", "exposure", *way_in,
@@ -437,8 +438,8 @@ def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
 def test_every_resource_belongs_to_a_component_of_the_projects_namespace(stack):
     components = {r.urn for r in stack.registrations if r.type.startswith("backend-on-eks:index:")}
     # dev: network, cluster, registry, image, workload, nodePort access, the stack's readers;
-    # prod: the front door instead of nodePort access, the node autoscaler and metrics.
-    assert len(components) == {"dev": 7, "prod": 9}[stack.stack]
+    # prod: the front door instead of nodePort access, the node autoscaler, metrics and alerting.
+    assert len(components) == {"dev": 7, "prod": 10}[stack.stack]
     for registration in stack.registrations:
         if registration.urn not in components:
             assert registration.parent in components, registration.name

@@ -9,7 +9,6 @@ promtool refuses `kubernetes_sd_configs` as an unknown field.)
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from ops.offline.stacks import evaluate_stack
 from tests.app.app_server import AppServer, free_port
 from tests.support.fake_pod_discovery import FakePodDiscovery, pod
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.tools import find_tool
 
 WORKSPACE = "aws:amp/workspace:Workspace"
 SCRAPER = "aws:amp/scraper:Scraper"
@@ -33,20 +33,10 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 CLUSTER_SECURITY_GROUP = "sg-0eksclustersg00001"
 
 
-@pytest.fixture(scope="module")
-def prod():
-    return evaluate_stack("prod")
-
 
 def scrape_config_of(evaluation) -> dict:
     return yaml.safe_load(evaluation.one(SCRAPER).inputs["scrapeConfiguration"])
 
-
-def installed(tool: str) -> str:
-    found = shutil.which(tool)
-    if found is None:
-        pytest.fail(f"{tool} is missing: .ci/run installs it (Debian package victoria-metrics)")
-    return found
 
 
 def test_dev_collects_no_metrics_by_default():
@@ -106,7 +96,7 @@ def test_the_program_declares_no_access_entry_for_the_scraper_amp_makes_its_own(
 def test_scrape_configuration_parses_with_unknown_fields_refused(prod, tmp_path):
     config = tmp_path / "scraper.yml"
     config.write_text(prod.one(SCRAPER).inputs["scrapeConfiguration"])
-    checked = subprocess.run([installed("vmagent"), f"-promscrape.config={config}", "-promscrape.config.strictParse",
+    checked = subprocess.run([find_tool("vmagent", ".venv"), f"-promscrape.config={config}", "-promscrape.config.strictParse",
                               "-dryRun", "-loggerLevel=ERROR"], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -114,7 +104,7 @@ def test_scrape_configuration_parses_with_unknown_fields_refused(prod, tmp_path)
 def test_the_configuration_check_refuses_a_field_prometheus_does_not_know(tmp_path):
     config = tmp_path / "scraper.yml"
     config.write_text("scrape_configs:\n- job_name: j\n  kubernetes_sd_configs: [{role: pod, namespace: x}]\n")
-    checked = subprocess.run([installed("vmagent"), f"-promscrape.config={config}", "-promscrape.config.strictParse",
+    checked = subprocess.run([find_tool("vmagent", ".venv"), f"-promscrape.config={config}", "-promscrape.config.strictParse",
                               "-dryRun", "-loggerLevel=ERROR"], capture_output=True, text=True)
     assert checked.returncode != 0
 
@@ -183,7 +173,7 @@ def _run_scraper(config: dict, workdir: Path):
     port = free_port()
     with open(workdir / "prometheus.out", "wb") as out:
         process = subprocess.Popen(
-            [installed("victoria-metrics"), f"-promscrape.config={path}", f"-storageDataPath={workdir / 'data'}",
+            [find_tool("victoria-metrics", ".venv"), f"-promscrape.config={path}", f"-storageDataPath={workdir / 'data'}",
              f"-httpListenAddr=127.0.0.1:{port}", "-search.latencyOffset=0s"],
             stdout=out, stderr=subprocess.STDOUT)
     return process, f"http://127.0.0.1:{port}"

@@ -378,12 +378,14 @@ INTEGER_RANGES = {
     "backendWorkers": (1, 64), "backendThreadsPerWorker": (1, 256), "upstreamConnectTimeoutSeconds": (1, 60),
     "upstreamReadTimeoutSeconds": (1, 60), "cacheTtlSeconds": (11, 86400), "cacheMaxTopics": (1, 1_000_000),
     "maxReplicas": (1, 100), "targetCpuUtilizationPercent": (10, 95), "monthlyBudgetUsd": (0, 10_000_000),
+    "alarmErrorRatePercent": (1, 50), "alarmLatencyP99Ms": (10, 60_000),
 }
 # A value of each list key that is valid alone, to spoil one item of.
 LIST_SAMPLES = {
     "nodeInstanceTypes": "t3.small", "apiPublicAccessCidrs": "203.0.113.0/24", "nodePortIngressCidrs": "198.51.100.0/24",
     "adminPrincipalArns": ARN.format("Admin"), "deployPrincipalArns": ARN.format("Deploy"),
     "viewerPrincipalArns": ARN.format("Viewer"), "loadBalancerIngressCidrs": "198.51.100.0/24",
+    "alarmEmails": "oncall@example.com",
 }
 invisible = st.characters(categories=("Cc", "Cf", "Co"))
 spaces = st.sampled_from([" ", "\u00a0", "\u2003", "\u3000"])

@@ -92,8 +92,10 @@ def test_prod_costs_what_the_hand_calculation_from_the_price_file_says(prod_cost
         7.88,    # AMP: 87.6 M samples ingested (assumed 1,000 series every 30 s) x $0.09 per million
     ]
     assert prod_cost.total[1] == pytest.approx(sum(lines), abs=0.005) == 322.87
-    # The scraper has no price yet: listed outside the total, not counted as free.
-    assert [entry.resource for entry in prod_cost.unpriced] == ["aws:amp/scraper:Scraper metrics-scraper"]
+    # No price for these yet: listed outside the total, not counted as free.
+    assert [entry.resource for entry in prod_cost.unpriced] == [
+        "aws:amp/ruleGroupNamespace:RuleGroupNamespace alerting-rules", "aws:amp/scraper:Scraper metrics-scraper",
+        "aws:sns/topic:Topic alerting-topic"]
 
 
 def test_prod_at_its_max_of_six_nodes_costs_three_nodes_and_disks_more(prod_cost):
