@@ -156,16 +156,6 @@ if config.metrics_collection:
         targets=scrape_targets,
     ))
     pulumi.export("prometheusEndpoint", metrics.prometheus_endpoint)
-    alerting = Alerting("alerting", AlertingArgs(
-        workspace_id=metrics.workspace_id,
-        workspace_arn=metrics.workspace_arn,
-        region=config.region,
-        job=backend_target.job,
-        error_rate_percent=config.alarm_error_rate_percent,
-        latency_p99_ms=config.alarm_latency_p99_ms,
-        emails=config.alarm_emails,
-    ))
-    pulumi.export("alarmTopicArn", alerting.topic_arn)
 
 if config.viewer_principal_arns:
     StackReaders("stack-readers", StackReadersArgs(
@@ -189,6 +179,7 @@ if config.exposure == "loadBalancer":
         hosted_zone_id=config.hosted_zone_id,
     ))
     service_url = front_door.service_url
+    load_balancer_dimensions = (front_door.load_balancer_dimension, front_door.target_group_dimension)
     pulumi.export("targetGroupArn", front_door.target_group_arn)
 else:
     node_port_access = NodePortAccess("nodeport-access", NodePortAccessArgs(
@@ -200,6 +191,20 @@ else:
         nodes=[cluster.node_group],
     ))
     service_url = node_port_access.service_url
+    load_balancer_dimensions = None
+
+if config.metrics_collection:
+    alerting = Alerting("alerting", AlertingArgs(
+        workspace_id=metrics.workspace_id,
+        workspace_arn=metrics.workspace_arn,
+        region=config.region,
+        job=backend_target.job,
+        error_rate_percent=config.alarm_error_rate_percent,
+        latency_p99_ms=config.alarm_latency_p99_ms,
+        emails=config.alarm_emails,
+        load_balancer_dimensions=load_balancer_dimensions,
+    ))
+    pulumi.export("alarmTopicArn", alerting.topic_arn)
 
 pulumi.export("region", config.region)
 pulumi.export("clusterName", cluster.cluster_name)

@@ -18,6 +18,8 @@ import pulumi_aws as aws
 import yaml
 
 RULE_NAMESPACE = "backend"
+# Three minutes of unhealthy targets: one failed health check round is not yet an outage.
+UNHEALTHY_TARGET_MINUTES = 3
 
 
 @dataclass
@@ -30,6 +32,9 @@ class AlertingArgs:
     error_rate_percent: int
     latency_p99_ms: int
     emails: Sequence[str] = ()
+    load_balancer_dimensions: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
+    """With a load balancer in front: its and its target group's ARN suffixes, the values of the
+    LoadBalancer and TargetGroup dimensions CloudWatch reports their targets' health under."""
 
 
 def alert_rules(job: str, error_rate_percent: int, latency_p99_ms: int) -> str:
@@ -74,21 +79,17 @@ class Alerting(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(f"{name}-topic", opts=child)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        alarm = None
+        if args.load_balancer_dimensions is not None:
+            alarm = self._unhealthy_targets_alarm(name, topic, args.load_balancer_dimensions)
+        # The topic's whole policy: who may publish is named by source (the confused-deputy
+        # conditions AMP's and CloudWatch's guides give); the account's own principals keep what
+        # their IAM policies grant.
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, args.workspace_arn, account).apply(lambda values: json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Sid": "AmpAlertManagerPublishes",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "aps.amazonaws.com"},
-                    "Action": ["sns:Publish", "sns:GetTopicAttributes"],
-                    "Resource": values[0],
-                    "Condition": {"ArnEquals": {"aws:SourceArn": values[1]},
-                                  "StringEquals": {"AWS:SourceAccount": values[2]}},
-                }],
-            })),
+            policy=pulumi.Output.all(topic.arn, args.workspace_arn, account, alarm.arn if alarm else None).apply(
+                lambda values: json.dumps(_topic_policy(*values))),
             opts=child,
         )
         for address in args.emails:
@@ -109,3 +110,46 @@ class Alerting(pulumi.ComponentResource):
         )
         self.topic_arn = topic.arn
         self.register_outputs({"topic_arn": self.topic_arn})
+
+    def _unhealthy_targets_alarm(self, name: str, topic: aws.sns.Topic,
+                                 dimensions: tuple[pulumi.Input[str], pulumi.Input[str]]) -> aws.cloudwatch.MetricAlarm:
+        load_balancer, target_group = dimensions
+        return aws.cloudwatch.MetricAlarm(
+            f"{name}-unhealthy-targets",
+            alarm_description="A node behind the load balancer fails its health check (/readyz through the nodePort).",
+            namespace="AWS/NetworkELB",
+            metric_name="UnHealthyHostCount",
+            dimensions={"LoadBalancer": load_balancer, "TargetGroup": target_group},
+            statistic="Maximum",
+            period=60,
+            evaluation_periods=UNHEALTHY_TARGET_MINUTES,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            # AWS reports the metric while targets are registered; none reported is no unhealthy target.
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+
+def _topic_policy(topic_arn: str, workspace_arn: str, account: str, alarm_arn: str | None) -> dict:
+    statements = [{
+        "Sid": "AmpAlertManagerPublishes",
+        "Effect": "Allow",
+        "Principal": {"Service": "aps.amazonaws.com"},
+        "Action": ["sns:Publish", "sns:GetTopicAttributes"],
+        "Resource": topic_arn,
+        "Condition": {"ArnEquals": {"aws:SourceArn": workspace_arn}, "StringEquals": {"AWS:SourceAccount": account}},
+    }]
+    if alarm_arn is not None:
+        statements.append({
+            "Sid": "CloudWatchAlarmPublishes",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            # The condition AWS's own guidance for alarm actions gives (aws:SourceArn of the alarm).
+            "Condition": {"ArnEquals": {"aws:SourceArn": alarm_arn}},
+        })
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -84,11 +84,16 @@ class FrontDoor(pulumi.ComponentResource):
 
         self.dns_name = load_balancer.dns_name
         self.target_group_arn = target_group.arn
+        # What CloudWatch names the pair by in AWS/NetworkELB (dimensions LoadBalancer, TargetGroup).
+        self.load_balancer_dimension = load_balancer.arn_suffix
+        self.target_group_dimension = target_group.arn_suffix
         self.security_group_id = security_group.id
         self.register_outputs({
             "service_url": self.service_url,
             "dns_name": self.dns_name,
             "target_group_arn": self.target_group_arn,
+            "load_balancer_dimension": self.load_balancer_dimension,
+            "target_group_dimension": self.target_group_dimension,
             "security_group_id": self.security_group_id,
         })
 

@@ -399,6 +399,12 @@ class _Pricer:
             "AMP bills the samples its rules query on every evaluation; catalog/prices.json has no "
             "query-samples price yet"))
 
+    def _metricalarm(self, node: Node) -> None:
+        self.unpriced.append(Unpriced(
+            f"{node.type} {node.name}",
+            "CloudWatch bills each alarm a month (past its free tier of ten); catalog/prices.json holds no "
+            "alarm price yet"))
+
 
 RULES = {
     "aws:eks/cluster:Cluster": _Pricer._cluster,
@@ -412,6 +418,7 @@ RULES = {
     "aws:amp/workspace:Workspace": _Pricer._workspace,
     "aws:amp/scraper:Scraper": _Pricer._scraper,
     "aws:sns/topic:Topic": _Pricer._topic,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": _Pricer._metricalarm,
     "aws:amp/ruleGroupNamespace:RuleGroupNamespace": _Pricer._rulegroupnamespace,
 }
 

@@ -265,6 +265,8 @@ RESOURCE_FAKES = {
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": _pod_identity_association,
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:amp/scraper:Scraper": _amp_scraper,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda args: {
+        "arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"},
     # A topic the engine names: its resource name and a suffix (the ARN ends with the name).
     "aws:sns/topic:Topic": lambda args: {
         "arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"},

@@ -102,7 +102,7 @@ def test_alerts_go_to_the_stacks_topic_signed_for_its_region(prod):
 
 def test_only_this_workspace_of_this_account_may_publish_to_the_topic(prod):
     policy = json.loads(prod.one(TOPIC_POLICY).inputs["policy"])
-    [statement] = policy["Statement"]
+    statement = policy["Statement"][0]
     assert statement["Principal"] == {"Service": "aps.amazonaws.com"}
     assert statement["Action"] == ["sns:Publish", "sns:GetTopicAttributes"]
     assert statement["Resource"] == prod.one(TOPIC).outputs["arn"]
@@ -173,3 +173,36 @@ def test_a_bad_alarm_setting_fails_the_program_before_any_resource():
     with pytest.raises(harness.ProgramFailed) as caught:
         evaluate_stack("prod", {PREFIX + "alarmEmails": ["not-an-address"]})
     assert "alarmEmails" in str(caught.value) and caught.value.registrations == []
+
+
+# --- the front door's targets ----------------------------------------------------------------------
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+
+
+def test_unhealthy_load_balancer_targets_page_through_the_same_topic(prod):
+    alarm = prod.one(ALARM)
+    topic = prod.one(TOPIC).outputs["arn"]
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"], alarm.inputs["statistic"]) == (
+        "AWS/NetworkELB", "UnHealthyHostCount", "Maximum")
+    assert alarm.inputs["alarmActions"] == [topic] and alarm.inputs["okActions"] == [topic]
+    assert (alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_the_alarm_watches_the_stacks_own_load_balancer_and_target_group_by_their_dimensions(prod):
+    dimensions = prod.one(ALARM).inputs["dimensions"]
+    assert dimensions == {"LoadBalancer": prod.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"],
+                          "TargetGroup": prod.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]}
+    assert dimensions["LoadBalancer"].startswith("net/") and dimensions["TargetGroup"].startswith("targetgroup/")
+
+
+def test_the_topic_lets_that_alarm_and_no_other_publish(prod):
+    [_, statement] = json.loads(prod.one(TOPIC_POLICY).inputs["policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and statement["Action"] == "sns:Publish"
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": prod.one(ALARM).outputs["arn"]}}
+
+
+def test_without_a_load_balancer_there_is_no_target_alarm():
+    node_port = evaluate_stack("dev", {PREFIX + "metricsCollection": True})
+    assert not node_port.of_type(ALARM) and node_port.of_type(RULES)
+    assert len(json.loads(node_port.one(TOPIC_POLICY).inputs["policy"])["Statement"]) == 1

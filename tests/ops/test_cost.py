@@ -95,6 +95,7 @@ def test_prod_costs_what_the_hand_calculation_from_the_price_file_says(prod_cost
     # No price for these yet: listed outside the total, not counted as free.
     assert [entry.resource for entry in prod_cost.unpriced] == [
         "aws:amp/ruleGroupNamespace:RuleGroupNamespace alerting-rules", "aws:amp/scraper:Scraper metrics-scraper",
+        "aws:cloudwatch/metricAlarm:MetricAlarm alerting-unhealthy-targets",
         "aws:sns/topic:Topic alerting-topic"]
 
 
