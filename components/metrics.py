@@ -18,7 +18,7 @@ those ports: the scraper can reach nothing else.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import pulumi
@@ -53,7 +53,6 @@ class MetricsArgs:
     node_security_group_id: pulumi.Input[str]
     targets: Sequence[ScrapeTarget]
     scrape_interval_seconds: int = 30
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def _literal(value: str) -> str:
@@ -101,16 +100,15 @@ class Metrics(pulumi.ComponentResource):
     scraper_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: MetricsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        if args.scrape_interval_seconds < MIN_SCRAPE_INTERVAL_SECONDS:
+            raise ValueError(f"scrape_interval_seconds = {args.scrape_interval_seconds}: AMP's scrapers take "
+                             f"{MIN_SCRAPE_INTERVAL_SECONDS} s or more")
         super().__init__("backend-on-eks:index:Metrics", name, None, opts)
         self._prefix, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
 
-        if args.scrape_interval_seconds < MIN_SCRAPE_INTERVAL_SECONDS:
-            raise ValueError(f"scrape_interval_seconds = {args.scrape_interval_seconds}: AMP's scrapers take "
-                             f"{MIN_SCRAPE_INTERVAL_SECONDS} s or more")
-        tags = dict(args.tags)
         workspace = aws.amp.Workspace(f"{name}-workspace", alias=args.workspace_alias,
-                                      tags={**tags, **SCRAPER_WORKSPACE_TAG}, opts=self._child)
+                                      tags=dict(SCRAPER_WORKSPACE_TAG), opts=self._child)
         scraper = aws.amp.Scraper(
             f"{name}-scraper",
             alias=args.workspace_alias,
@@ -122,7 +120,6 @@ class Metrics(pulumi.ComponentResource):
             )),
             destination=aws.amp.ScraperDestinationArgs(
                 amp=aws.amp.ScraperDestinationAmpArgs(workspace_arn=workspace.arn)),
-            tags=tags or None,
             opts=self._child,
         )
 

@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from components.metrics import MIN_SCRAPE_INTERVAL_SECONDS, ScrapeTarget, scrape_configuration
-from ops.offline.fakes import ACCOUNT, REGION
+from ops.offline.fakes import ACCOUNT, CLUSTER_SECURITY_GROUP_ID as CLUSTER_SECURITY_GROUP, REGION
 from ops.offline.stacks import evaluate_stack
 from tests.app.app_server import AppServer, free_port
 from tests.support.fake_pod_discovery import FakePodDiscovery, pod
@@ -30,7 +30,6 @@ SCRAPER = "aws:amp/scraper:Scraper"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-CLUSTER_SECURITY_GROUP = "sg-0eksclustersg00001"
 
 
 
