@@ -151,7 +151,7 @@ if config.metrics_collection:
         workspace_alias=config.cluster_name,
         cluster_arn=cluster.cluster_arn,
         vpc_id=network.vpc_id,
-        subnet_ids=network.public_subnet_ids if config.nodes_in_public_subnets else network.private_subnet_ids,
+        subnet_ids=cluster.node_subnet_ids,
         node_security_group_id=cluster.node_security_group_id,
         targets=scrape_targets,
     ))

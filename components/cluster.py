@@ -86,6 +86,7 @@ class Cluster(pulumi.ComponentResource):
     cluster_arn: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
+    node_subnet_ids: pulumi.Output[list[str]]
     node_role_arn: pulumi.Output[str]
     node_group: eks.ManagedNodeGroup
     autoscaling_group_names: pulumi.Output[list[str]]
@@ -107,6 +108,7 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_arn = cluster.eks_cluster.arn
         self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         self.node_security_group_id = cluster.cluster_security_group_id
+        self.node_subnet_ids = pulumi.Output.from_input(self._node_subnet_ids())
         self.node_role_arn = node_role.arn
         self.node_group = node_group
         # The node group's Auto Scaling groups (EKS makes one), which a load balancer's target group
@@ -119,6 +121,7 @@ class Cluster(pulumi.ComponentResource):
             "cluster_arn": self.cluster_arn,
             "kubeconfig": self.kubeconfig,
             "node_security_group_id": self.node_security_group_id,
+            "node_subnet_ids": self.node_subnet_ids,
             "node_role_arn": self.node_role_arn,
             "autoscaling_group_names": self.autoscaling_group_names,
         })
@@ -249,7 +252,7 @@ class Cluster(pulumi.ComponentResource):
             f"{self._prefix}-nodes",
             cluster=cluster,
             node_role=node_role,
-            subnet_ids=self._args.public_subnet_ids if self._args.nodes_in_public_subnets else self._args.private_subnet_ids,
+            subnet_ids=self._node_subnet_ids(),
             instance_types=list(self._args.node_instance_types),
             ami_type=self._args.node_ami_type,
             # pulumi-eks follows the cluster's version only without a launch template; with
@@ -270,6 +273,9 @@ class Cluster(pulumi.ComponentResource):
             # Nodes must not try to join before their role may pull images and run the CNI.
             opts=pulumi.ResourceOptions(parent=self, depends_on=node_policy_attachments),
         )
+
+    def _node_subnet_ids(self) -> pulumi.Input[Sequence[str]]:
+        return self._args.public_subnet_ids if self._args.nodes_in_public_subnets else self._args.private_subnet_ids
 
     def _metrics_server(self, cluster: eks.Cluster, node_group: eks.ManagedNodeGroup) -> None:
         # The EKS community add-on (owner "community"; AWS checks it against the cluster's
