@@ -24,6 +24,12 @@ def fake_digest(image_name: str) -> str:
     return "sha256:" + hashlib.sha256(image_name.encode()).hexdigest()
 
 
+def _uuid(seed: str) -> str:
+    """A UUID-shaped ID derived from `seed`: AWS's IDs of that shape, stable across runs."""
+    token = hashlib.sha256(seed.encode()).hexdigest()
+    return f"{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:20]}-{token[20:32]}"
+
+
 # us-east-1 as an account sees it: zone names map to zone IDs per account; use1-az3 offers no
 # current instance families (EC2 DescribeInstanceTypeOfferings by availability-zone-id).
 ZONE_IDS = ("use1-az1", "use1-az2", "use1-az3", "use1-az4", "use1-az5", "use1-az6")
@@ -141,7 +147,7 @@ def _certificate(args: MockResourceArgs) -> dict:
     name = args.inputs["domainName"]
     token = hashlib.sha256(name.encode()).hexdigest()
     return {
-        "arn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:20]}-{token[20:32]}",
+        "arn": f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/{_uuid(name)}",
         "domainValidationOptions": [{
             "domainName": name,
             "resourceRecordName": f"_{token[:32]}.{name}.",
@@ -160,11 +166,10 @@ def _managed_node_group_resources(name: str, state: dict, inputs: dict) -> tuple
     """The aws.eks.NodeGroup a ManagedNodeGroup makes (its `nodeGroup` output): EKS names the
     group's one Auto Scaling group eks-<node group name>-<uuid>."""
     node_group_name = f"{name}-{hashlib.sha256(name.encode()).hexdigest()[:7]}"
-    uuid = hashlib.sha256(node_group_name.encode()).hexdigest()
     return f"backend-on-eks:{node_group_name}", {
         "nodeGroupName": node_group_name,
         "resources": [{
-            "autoscalingGroups": [{"name": f"eks-{node_group_name}-{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-{uuid[20:32]}"}],
+            "autoscalingGroups": [{"name": f"eks-{node_group_name}-{_uuid(node_group_name)}"}],
             "remoteAccessSecurityGroupId": "",
         }],
     }
@@ -188,10 +193,8 @@ def _eks_addon(args: MockResourceArgs) -> dict:
     picks when none is given (its default for the cluster's version) is left out: this fake does
     not know it, and the harness marks it missing should the program ever pass it on."""
     cluster, addon = args.inputs["clusterName"], args.inputs["addonName"]
-    token = hashlib.sha256(f"{cluster}/{addon}".encode()).hexdigest()
     return {
-        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:addon/{cluster}/{addon}/"
-               f"{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:20]}-{token[20:32]}",
+        "arn": f"arn:aws:eks:{REGION}:{ACCOUNT}:addon/{cluster}/{addon}/{_uuid(f'{cluster}/{addon}')}",
         "createdAt": "2026-01-01T00:00:00Z",
         "modifiedAt": "2026-01-01T00:00:00Z",
         "tagsAll": dict(args.inputs.get("tags") or {}),
@@ -219,10 +222,6 @@ def _amp_scraper(args: MockResourceArgs) -> dict:
         "tagsAll": dict(args.inputs.get("tags") or {}),
     }
 
-
-def _uuid(seed: str) -> str:
-    token = hashlib.sha256(seed.encode()).hexdigest()
-    return f"{token[:8]}-{token[8:12]}-{token[12:16]}-{token[16:20]}-{token[20:32]}"
 
 
 def _pod_identity_association(args: MockResourceArgs) -> dict:
