@@ -15,10 +15,10 @@ import yaml
 from pulumi_policy import ReportViolation, StackValidationArgs
 from pulumi_policy.proxy import UnknownValueError
 
+from .reachability import _INLINE_RULE_KEYS, SECURITY_GROUP
 from .values import _is_list, _map, _number, _seq
 
 SCRAPER = "aws:amp/scraper:Scraper"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 VPC_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 VPC_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 EC2_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -132,7 +132,7 @@ def _scraper_problems(scraper, resources) -> list[str]:
     allowed, port_problems = _allowed_ports(scraper, resources)
     problems += port_problems
     for resource in resources:
-        if resource.urn in groups and any(_inline_rules(resource, key) for key in ("ingress", "egress")):
+        if resource.urn in groups and any(_inline_rules(resource, key) for key in _INLINE_RULE_KEYS):
             problems.append(f"{resource.resource_type} {resource.name!r} has inline rules, which the pack cannot "
                             "tell apart; declare them as rules of their own")
         if resource.resource_type == VPC_INGRESS and _depends_on(resource, "securityGroupId", groups):
