@@ -75,6 +75,13 @@ cluster = Cluster("cluster", ClusterArgs(
     node_autoscaling=config.node_autoscaling,
     metrics_server=config.pod_autoscaling,
     metrics_server_version=config.addon_versions.metrics_server,
+    pod_identity_agent=config.node_autoscaling or config.container_insights,
+    pod_identity_agent_version=config.addon_versions.eks_pod_identity_agent,
+    # Where the agent was declared while only the Cluster Autoscaler used it.
+    pod_identity_agent_aliases=[pulumi.Alias(
+        name="node-autoscaler-pod-identity-agent",
+        parent=pulumi.create_urn("node-autoscaler", "backend-on-eks:index:NodeAutoscaler"),
+    )],
     kms_key_deletion_window_days=config.kms_key_deletion_window_days,
     deletion_protection=config.cluster_deletion_protection,
     protect=config.protect_stateful_resources,
@@ -131,7 +138,7 @@ if config.node_autoscaling:
         image=autoscaler_release.image,
         cluster_rules=autoscaler_release.cluster_rules,
         region=config.region,
-        depends_on=[cluster.node_group],
+        depends_on=[cluster.node_group, cluster.pod_identity_agent],
     ))
     role, binding = node_autoscaler.cluster_role_names[0], node_autoscaler.cluster_role_names[1]
     readable_cluster_objects += [NamedObjects("clusterroles", [role]), NamedObjects("clusterrolebindings", [binding])]

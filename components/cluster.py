@@ -18,6 +18,7 @@ NODE_MANAGED_POLICIES = (
     "AmazonEKS_CNI_Policy",
     "AmazonEC2ContainerRegistryReadOnly",
 )
+POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent"
 # AL2023's root device; the settings only admit AL2023 AMI types for this reason.
 ROOT_DEVICE_NAME = "/dev/xvda"
 
@@ -63,6 +64,13 @@ class ClusterArgs:
     """Install the metrics-server EKS add-on (the resource metrics a HorizontalPodAutoscaler reads)."""
     metrics_server_version: str | None = None
     """Its pinned version; None takes the version EKS defaults to when the add-on is created."""
+    pod_identity_agent: bool = False
+    """Install the EKS Pod Identity agent add-on, through which pods get the IAM roles their
+    service accounts are associated with (the Cluster Autoscaler's, the CloudWatch agent's)."""
+    pod_identity_agent_version: str | None = None
+    pod_identity_agent_aliases: Sequence[pulumi.Alias] = ()
+    """Where an earlier version of the program declared the agent, so that moving it here neither
+    deletes nor re-creates it (EKS refuses a second add-on of one name)."""
     access_grants: Mapping[str, AccessGrant] = field(default_factory=dict)
     """By a stable key per principal, so reordering the lists replaces nothing. Never the
     creator's: EKS made that entry itself."""
@@ -89,6 +97,8 @@ class Cluster(pulumi.ComponentResource):
     node_subnet_ids: pulumi.Output[list[str]]
     node_role_arn: pulumi.Output[str]
     node_group: eks.ManagedNodeGroup
+    pod_identity_agent: aws.eks.Addon | None
+    """What a workload using Pod Identity waits for: its pods get no credentials before the agent runs."""
     autoscaling_group_names: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -103,6 +113,7 @@ class Cluster(pulumi.ComponentResource):
         node_group = self._node_group(cluster, node_role, node_policy_attachments, self._node_template())
         if args.metrics_server:
             self._metrics_server(cluster, node_group)
+        self.pod_identity_agent = self._pod_identity_agent(cluster, node_group) if args.pod_identity_agent else None
 
         self.cluster_name = pulumi.Output.from_input(args.cluster_name)
         self.cluster_arn = cluster.eks_cluster.arn
@@ -288,4 +299,15 @@ class Cluster(pulumi.ComponentResource):
             addon_name="metrics-server",
             addon_version=self._args.metrics_server_version,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, node_group]),
+        )
+
+    def _pod_identity_agent(self, cluster: eks.Cluster, node_group: eks.ManagedNodeGroup) -> aws.eks.Addon:
+        # The agent is a DaemonSet: EKS reports the add-on healthy only once nodes run it.
+        return aws.eks.Addon(
+            f"{self._prefix}-pod-identity-agent",
+            cluster_name=self._args.cluster_name,
+            addon_name=POD_IDENTITY_AGENT_ADDON,
+            addon_version=self._args.pod_identity_agent_version,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, node_group],
+                                        aliases=list(self._args.pod_identity_agent_aliases)),
         )

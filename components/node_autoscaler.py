@@ -60,7 +60,6 @@ import pulumi_kubernetes as k8s
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 NAME = "cluster-autoscaler"
-POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent"
 # Pod Identity's service principal, and the two actions its trust policy must allow (pulumi-aws
 # aws.eks.PodIdentityAssociation docs, "Basic Usage"): EKS tags the session with the cluster,
 # namespace and service account.
@@ -163,7 +162,7 @@ class NodeAutoscalerArgs:
     region: str
     """Where the node group's Auto Scaling group lives; the pod cannot learn it from IMDS."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """The node group: the Pod Identity agent and CA run on its nodes."""
+    """The node group CA runs on and the cluster's Pod Identity agent, which hands CA's pod its role."""
 
 
 @dataclass(frozen=True)
@@ -203,8 +202,7 @@ class NodeAutoscaler(pulumi.ComponentResource):
         }
         self._selector = {"app.kubernetes.io/name": NAME}
 
-        # AWS: the Pod Identity agent, the role CA's pod gets, and what the role may do.
-        agent = self._pod_identity_agent()
+        # AWS: the role CA's pod gets, and what the role may do.
         role = self._role()
         role_policy = self._role_policy(role)
         association = self._pod_identity_association(role)
@@ -214,7 +212,7 @@ class NodeAutoscaler(pulumi.ComponentResource):
         self._in_cluster = pulumi.ResourceOptions(parent=self, provider=self._provider)
         rbac = self._rbac()
         network_policy = self._network_policy()
-        self._deployment([agent, association, role_policy, rbac.service_account, rbac.cluster_role_binding,
+        self._deployment([*args.depends_on, association, role_policy, rbac.service_account, rbac.cluster_role_binding,
                           rbac.role_binding, network_policy])
 
         self.role_arn = role.arn
@@ -228,15 +226,6 @@ class NodeAutoscaler(pulumi.ComponentResource):
         self.register_outputs({"role_arn": self.role_arn, "image": self.image,
                                "cluster_role_names": self.cluster_role_names,
                                "namespace_role_names": self.namespace_role_names})
-
-    def _pod_identity_agent(self) -> aws.eks.Addon:
-        # The agent is a DaemonSet: EKS reports the add-on healthy only once nodes run it.
-        return aws.eks.Addon(
-            f"{self._prefix}-pod-identity-agent",
-            cluster_name=self._cluster_name,
-            addon_name=POD_IDENTITY_AGENT_ADDON,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self._args.depends_on)),
-        )
 
     def _role(self) -> aws.iam.Role:
         return aws.iam.Role(

@@ -92,6 +92,9 @@ class Registration:
     pending: bool = False
     """In a preview, the resource is yet to be created or changed: `outputs` is the provider's plan
     (UNKNOWN for what only `up` computes), not a state the cloud holds."""
+    aliases: list[dict[str, Any]] = field(default_factory=list)
+    """The `aliases` resource option as the engine receives it: each an alias spec (name, type,
+    parentUrn...) or a whole URN, the earlier identities that mean this resource."""
     secret_inputs: set[str] = field(default_factory=set)
     """Paths of the inputs the program sent as secrets (e.g. `registry.password`): `inputs` holds
     their plain values, so this is what tells a secret from a value the engine would store and
@@ -398,6 +401,8 @@ class RecordingMonitor(mocks.MockMonitor):
                 remote=request.remote,
                 protect=request.protect,
                 ignore_changes=list(request.ignoreChanges),
+                aliases=[json_format.MessageToDict(alias) for alias in request.aliases]
+                + [{"urn": urn} for urn in request.aliasURNs],
                 inputs=_unwrap_secrets(plain),
                 secret_inputs=set(secret_paths(plain)),
                 outputs=_marked(registered.state),

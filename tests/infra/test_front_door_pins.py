@@ -44,7 +44,6 @@ def test_every_front_door_and_autoscaler_resource_keeps_its_urn_so_a_deployed_st
         "backend-on-eks:index:FrontDoor$aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule::front-door-to-nodes",
         "backend-on-eks:index:FrontDoor$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::front-door-listener-0.0.0.0-0",
         "backend-on-eks:index:FrontDoor$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::front-door-nodeport-from-lb",
-        "backend-on-eks:index:NodeAutoscaler$aws:eks/addon:Addon::node-autoscaler-pod-identity-agent",
         "backend-on-eks:index:NodeAutoscaler$aws:eks/podIdentityAssociation:PodIdentityAssociation::node-autoscaler-pod-identity",
         "backend-on-eks:index:NodeAutoscaler$aws:iam/role:Role::node-autoscaler-role",
         "backend-on-eks:index:NodeAutoscaler$aws:iam/rolePolicy:RolePolicy::node-autoscaler-policy",

@@ -85,7 +85,7 @@ def _container(evaluation: harness.Evaluation) -> dict:
 
 def test_prod_declares_the_autoscaler_with_no_missing_fake_output(prod_graph):
     assert {r.type for r in _mine(prod_graph)} >= {
-        "aws:eks/addon:Addon", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+        "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
         "aws:eks/podIdentityAssociation:PodIdentityAssociation", "kubernetes:apps/v1:Deployment",
     }
     assert prod_graph.missing_fake_outputs() == []
@@ -142,20 +142,37 @@ def test_the_deployment_runs_as_the_associated_service_account(prod_graph):
     assert _manifest(prod_graph, "Deployment")["metadata"]["namespace"] == association["namespace"]
 
 
-def test_the_pod_identity_agent_add_on_waits_for_the_node_group(prod_graph):
-    agent = _one(prod_graph, "aws:eks/addon:Addon")
-    assert agent.inputs["addonName"] == "eks-pod-identity-agent"
+def _pod_identity_agent(evaluation: harness.Evaluation) -> harness.Registration:
+    [agent] = [r for r in evaluation.of_type("aws:eks/addon:Addon") if r.inputs["addonName"] == "eks-pod-identity-agent"]
+    return agent
+
+
+def test_the_pod_identity_agent_add_on_is_the_clusters_and_waits_for_the_node_group(prod_graph):
+    agent = _pod_identity_agent(prod_graph)
+    assert prod_graph.by_urn(agent.parent).type == "backend-on-eks:index:Cluster"
     assert agent.inputs["clusterName"] == _cluster_name(prod_graph)
     assert prod_graph.one("eks:index:ManagedNodeGroup").urn in prod_graph.transitive_dependencies(agent)
+
+
+def test_the_pod_identity_agent_keeps_the_identity_it_had_under_the_autoscaler(prod_graph):
+    # Declared under NodeAutoscaler before the CloudWatch agent needed it too. Without the alias
+    # the engine would create a second add-on of the same name (EKS refuses it) and then delete
+    # the one CA's pod gets its credentials from.
+    agent = _pod_identity_agent(prod_graph)
+    [alias] = agent.aliases
+    parent_type = alias["spec"]["parentUrn"].split("::")[2]
+    earlier = f"{parent_type}${agent.type}::{alias['spec']['name']}"
+    assert earlier == "backend-on-eks:index:NodeAutoscaler$aws:eks/addon:Addon::node-autoscaler-pod-identity-agent"
+    assert alias["spec"]["parentUrn"].endswith("::backend-on-eks:index:NodeAutoscaler::node-autoscaler")
 
 
 def test_the_autoscaler_starts_only_once_its_credentials_can_be_served(prod_graph):
     # A pod created before its association exists gets no credentials until it restarts.
     deployment = _one(prod_graph, "kubernetes:apps/v1:Deployment")
     waits_for = prod_graph.transitive_dependencies(deployment)
-    for type_ in ("aws:eks/addon:Addon", "aws:eks/podIdentityAssociation:PodIdentityAssociation",
-                  "aws:iam/rolePolicy:RolePolicy"):
+    for type_ in ("aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:iam/rolePolicy:RolePolicy"):
         assert _one(prod_graph, type_).urn in waits_for, type_
+    assert _pod_identity_agent(prod_graph).urn in waits_for
 
 
 # --- The autoscaler's image and flags -----------------------------------------------------------
