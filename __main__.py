@@ -15,6 +15,9 @@ import settings
 import zones
 from components.alerting import Alerting, AlertingArgs
 from components.cluster import Cluster, ClusterArgs
+from components.container_insights import LOG_GROUP_KINDS as CONTAINER_INSIGHTS_LOG_GROUPS
+from components.container_insights import ContainerInsights, ContainerInsightsArgs
+from components.container_insights import log_group_name as container_insights_log_group
 from components.exposure import NodePortAccess, NodePortAccessArgs
 from components.front_door import FrontDoor, FrontDoorArgs
 from components.image import Image, ImageArgs
@@ -39,7 +42,10 @@ config = settings.load()
 # otherwise surface half-way through an `up`.
 cluster_access = access.cluster_access(config)
 creator_tag = access.creator_tag_value(cluster_access.creator_arn)
-control_plane_logs.refuse_a_group_left_after_a_destroy(config.cluster_name, config.region)
+control_plane_logs.refuse_a_group_left_after_a_destroy(
+    config.cluster_name, config.region,
+    [container_insights_log_group(config.cluster_name, kind) for kind in CONTAINER_INSIGHTS_LOG_GROUPS]
+    if config.container_insights else ())
 pinned_tags = image_pin.pinned_image_tags(config.repository_name, config.image_digest) if config.image_digest else ()
 availability_zones = zones.zones_offering(config.node_instance_types, config.availability_zone_count)
 
@@ -145,6 +151,16 @@ if config.node_autoscaling:
     role, binding = node_autoscaler.namespace_role_names[0], node_autoscaler.namespace_role_names[1]
     readable_namespaced_objects[node_autoscaler.rbac_namespace] = [
         NamedObjects("roles", [role]), NamedObjects("rolebindings", [binding])]
+
+if config.container_insights:
+    container_insights = ContainerInsights("container-insights", ContainerInsightsArgs(
+        cluster_name=cluster.cluster_name,
+        log_retention_days=config.container_log_retention_days,
+        addon_version=config.addon_versions.amazon_cloudwatch_observability,
+        log_group_tags={control_plane_logs.OWNER_TAG: control_plane_logs.owner()},
+        depends_on=[cluster.node_group, cluster.pod_identity_agent],
+    ))
+    pulumi.export("applicationLogGroup", container_insights.application_log_group_name)
 
 if config.metrics_collection:
     backend_target = ScrapeTarget(job=config.app_name, namespace=config.namespace,

@@ -13,6 +13,8 @@ destroy run by hand.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import pulumi
 import pulumi_aws as aws
 
@@ -32,20 +34,25 @@ def owner() -> str:
     return f"{pulumi.get_project()}/{pulumi.get_stack()}"
 
 
-def refuse_a_group_left_after_a_destroy(cluster_name: str, region: str) -> None:
+def refuse_a_group_left_after_a_destroy(cluster_name: str, region: str, container_insights_groups: Sequence[str] = ()) -> None:
+    """Also for Container Insights' groups, named after the cluster too: Fluent Bit and the
+    CloudWatch agent create theirs on first write (auto_create_group), and a pod still flushing
+    while `destroy` deletes the groups makes one again."""
     if cluster_name in (aws.eks.get_clusters().names or []):
-        return  # the stack is up: its group is in its state
-    name = log_group_name(cluster_name)
-    # The prefix also matches longer names; only the exact one collides.
-    if name not in (aws.cloudwatch.get_log_groups(log_group_name_prefix=name).log_group_names or []):
-        return
-    tags = aws.cloudwatch.get_log_group(name=name).tags or {}
-    if tags.get(OWNER_TAG) == owner():
-        return  # the program's own, from an `up` that stopped before the cluster existed
-    raise LogGroupLeftByEks(
-        f"log group {name} exists but cluster {cluster_name} does not, and the group lacks the tag "
-        f"{OWNER_TAG}={owner()} the program puts on its own: EKS re-created it for log streams that "
-        "arrived after a destroy, and creating the stack's own would fail (ResourceAlreadyExistsException) "
-        f"after the VPC and KMS key exist. Delete it, then run again: aws logs delete-log-group "
-        f"--log-group-name {name} --region {region}"
-    )
+        return  # the stack is up: its groups are in its state
+    writers = {log_group_name(cluster_name): "EKS", **{name: "the CloudWatch agent or Fluent Bit"
+                                                      for name in container_insights_groups}}
+    for name, writer in writers.items():
+        # The prefix also matches longer names; only the exact one collides.
+        if name not in (aws.cloudwatch.get_log_groups(log_group_name_prefix=name).log_group_names or []):
+            continue
+        tags = aws.cloudwatch.get_log_group(name=name).tags or {}
+        if tags.get(OWNER_TAG) == owner():
+            continue  # the program's own, from an `up` that stopped before the cluster existed
+        raise LogGroupLeftByEks(
+            f"log group {name} exists but cluster {cluster_name} does not, and the group lacks the tag "
+            f"{OWNER_TAG}={owner()} the program puts on its own: {writer} re-created it for logs that "
+            "arrived after a destroy, and creating the stack's own would fail (ResourceAlreadyExistsException) "
+            f"after the VPC and KMS key exist. Delete it, then run again: aws logs delete-log-group "
+            f"--log-group-name {name} --region {region}"
+        )

@@ -53,7 +53,8 @@ SUPPORT_TYPES = ("STANDARD", "EXTENDED")
 # Mode, and EKS's own self-managed CoreDNS runs instead (its pin stays in the table for when).
 INSTALLED_ADDONS = ("vpc-cni", "kube-proxy")
 # Every add-on the catalog records AWS's default version of, in `describe-addon-versions` spelling.
-CATALOG_ADDONS = ("coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server", "vpc-cni")
+CATALOG_ADDONS = ("amazon-cloudwatch-observability", "coredns", "eks-pod-identity-agent", "kube-proxy", "metrics-server",
+                  "vpc-cni")
 
 # A version leaving standard support this soon is announced at every preview and up.
 STANDARD_SUPPORT_NOTICE_DAYS = 30
@@ -79,6 +80,7 @@ class AddonPins:
     coredns: str | None
     metrics_server: str | None = None
     eks_pod_identity_agent: str | None = None
+    amazon_cloudwatch_observability: str | None = None
 
     def missing(self, addons: tuple[str, ...] = ()) -> tuple[str, ...]:
         """The add-ons of `addons` (every catalog add-on when empty) that have no pin."""
@@ -88,13 +90,15 @@ class AddonPins:
     def by_addon_name(self) -> dict[str, str | None]:
         """Keyed by the EKS add-on names, as `aws eks describe-addon-versions` spells them."""
         return {"vpc-cni": self.vpc_cni, "kube-proxy": self.kube_proxy, "coredns": self.coredns,
-                "metrics-server": self.metrics_server, "eks-pod-identity-agent": self.eks_pod_identity_agent}
+                "metrics-server": self.metrics_server, "eks-pod-identity-agent": self.eks_pod_identity_agent,
+                "amazon-cloudwatch-observability": self.amazon_cloudwatch_observability}
 
     @classmethod
     def from_addon_names(cls, pins: dict[str, str | None]) -> "AddonPins":
         return cls(vpc_cni=pins.get("vpc-cni"), kube_proxy=pins.get("kube-proxy"), coredns=pins.get("coredns"),
                    metrics_server=pins.get("metrics-server"),
-                   eks_pod_identity_agent=pins.get("eks-pod-identity-agent"))
+                   eks_pod_identity_agent=pins.get("eks-pod-identity-agent"),
+                   amazon_cloudwatch_observability=pins.get("amazon-cloudwatch-observability"))
 
 
 DATE_FIELDS = ("released", "endOfStandardSupport", "endOfExtendedSupport")

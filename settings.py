@@ -292,6 +292,11 @@ class StackSettings:
     """The Cluster Autoscaler moves the node group's desired size between its min and max."""
     metrics_collection: bool
     """An AMP workspace and its managed scraper collect the backend's (and the autoscaler's) metrics."""
+    container_insights: bool
+    """The CloudWatch Observability add-on: container logs kept in CloudWatch Logs, and Container
+    Insights' pod and node metrics (the pod-restart alarm and the dashboard read them)."""
+    container_log_retention_days: int
+    """0 keeps the container logs forever."""
     alarm_emails: tuple[str, ...]
     """Who the alerts (AMP alerting rules, through an SNS topic) are mailed to; empty: nobody yet."""
     alarm_error_rate_percent: int
@@ -792,10 +797,7 @@ def parse(
         lambda v: f"must be empty (learnt from AWS) or the IAM user or role ARN that created the cluster: "
                   f"{iam_principal_problem(v, region)}",
     )
-    log_retention = read.integer(key("controlPlaneLogRetentionDays"), 0, max(LOG_RETENTION_DAYS))
-    if read.ok(key("controlPlaneLogRetentionDays")) and log_retention not in LOG_RETENTION_DAYS:
-        read.fail(key("controlPlaneLogRetentionDays"), log_retention,
-                  f"must be one of the periods CloudWatch Logs accepts: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    log_retention = _log_retention_days(read, key("controlPlaneLogRetentionDays"))
     namespace = read.matching(
         key("namespace"), _DNS_LABEL,
         "must be a DNS label: lowercase letters, digits and '-', starting with a letter, at most 63 characters",
@@ -866,6 +868,8 @@ def parse(
         )
     target_cpu = read.integer(key("targetCpuUtilizationPercent"), *TARGET_CPU_UTILIZATION_RANGE)
     metrics_collection = read.boolean(key("metricsCollection"))
+    container_insights = read.boolean(key("containerInsights"))
+    container_log_retention = _log_retention_days(read, key("containerLogRetentionDays"))
     alarm_emails = read.string_list(key("alarmEmails"), _is_email, _email_accepted, max_items=ALARM_EMAILS_MAX)
     alarm_error_rate = read.integer(key("alarmErrorRatePercent"), *ALARM_ERROR_RATE_PERCENT_RANGE)
     alarm_latency = read.integer(key("alarmLatencyP99Ms"), *ALARM_LATENCY_P99_MS_RANGE)
@@ -953,6 +957,8 @@ def parse(
         target_cpu_utilization=target_cpu,
         node_autoscaling=node_autoscaling,
         metrics_collection=metrics_collection,
+        container_insights=container_insights,
+        container_log_retention_days=container_log_retention,
         alarm_emails=alarm_emails,
         alarm_error_rate_percent=alarm_error_rate,
         alarm_latency_p99_ms=alarm_latency,
@@ -1137,6 +1143,13 @@ def _check_one_entry_per_principal(read: _Reader, principal_lists: Mapping[str, 
                          "rename one of them")
 
 
+def _log_retention_days(read: _Reader, name: str) -> int:
+    days = read.integer(name, 0, max(LOG_RETENTION_DAYS))
+    if read.ok(name) and days not in LOG_RETENTION_DAYS:
+        read.fail(name, days, f"must be one of the periods CloudWatch Logs accepts: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return days
+
+
 def _check_request_within_limit(read: _Reader, what: str, request: str, limit: str, amount) -> None:
     if not read.ok(f"{PROJECT}:{what}Request", f"{PROJECT}:{what}Limit"):
         return
@@ -1152,7 +1165,7 @@ CONFIG_KEYS = (
     "nodeMinSize", "nodeDesiredSize", "nodeMaxSize", "apiPublicAccessCidrs", "adminPrincipalArns",
     "deployPrincipalArns", "viewerPrincipalArns", "clusterCreatorArn", "controlPlaneLogRetentionDays",
     "namespace", "replicas", "podAutoscaling", "maxReplicas", "targetCpuUtilizationPercent", "nodeAutoscaling",
-    "metricsCollection", "alarmEmails", "alarmErrorRatePercent", "alarmLatencyP99Ms",
+    "metricsCollection", "containerInsights", "containerLogRetentionDays", "alarmEmails", "alarmErrorRatePercent", "alarmLatencyP99Ms",
     "nodePort", "nodePortIngressCidrs", "exposure", "loadBalancerIngressCidrs", "domainName", "hostedZoneId",
     "cpuRequest", "cpuLimit",
     "memoryRequest", "memoryLimit", "imagePlatform", "imageDigest", "ecrKeepImages", "ecrForceDelete",

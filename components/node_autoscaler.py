@@ -57,14 +57,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components import pod_identity
+
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
 NAME = "cluster-autoscaler"
-# Pod Identity's service principal, and the two actions its trust policy must allow (pulumi-aws
-# aws.eks.PodIdentityAssociation docs, "Basic Usage"): EKS tags the session with the cluster,
-# namespace and service account.
-POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
-POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 # The official manifest's user (nobody); the image is distroless and needs no particular UID.
 RUN_AS_USER = 65534
 # CA's metrics and /health-check endpoint (the official manifests scrape port 8085).
@@ -231,14 +228,7 @@ class NodeAutoscaler(pulumi.ComponentResource):
         return aws.iam.Role(
             f"{self._prefix}-role",
             description=self._cluster_name.apply(lambda cluster: f"Cluster Autoscaler of EKS cluster {cluster} (Pod Identity)"),
-            assume_role_policy=json.dumps({
-                "Version": "2012-10-17",
-                "Statement": [{
-                    "Effect": "Allow",
-                    "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
-                    "Action": list(POD_IDENTITY_ACTIONS),
-                }],
-            }),
+            assume_role_policy=pod_identity.trust_policy(),
             opts=self._child,
         )
 

@@ -85,7 +85,6 @@ FREE_TYPES = {
     "aws:lb/targetGroup:TargetGroup": "target groups are priced with their load balancer",
     "aws:lb/listener:Listener": "listeners are priced with their load balancer",
     "aws:autoscaling/attachment:Attachment": "an attachment has no charge",
-    "aws:eks/addon:Addon": "EKS add-ons have no charge (their pods run on the nodes)",
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": "pod identity associations have no charge",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "priced with its repository (it bounds the images kept)",
     "docker:index/image:Image": "a build; its storage is priced with the ECR repository",
@@ -365,6 +364,14 @@ class _Pricer:
 
     def _loggroup(self, node: Node) -> None:
         resource = f"{node.type} {node.name}"
+        if not str(node.inputs.get("name") or "").startswith("/aws/eks/"):
+            ingested, stored = (self.rate(resource, key) for key in ("logs.ingestion", "logs.storage"))
+            if ingested is not None and stored is not None:
+                self.unpriced.append(Unpriced(resource, (
+                    f"billed by volume, ${ingested:g}/GB ingested and ${stored:g}/GB-month stored; how much the "
+                    "containers and Container Insights write follows the traffic and the pods, which the graph "
+                    "does not know")))
+            return
         days = node.inputs.get("retentionInDays") or 0
         months = FOREVER_RETENTION_MONTHS if not days else float(days) * 12 / 365
         stored = CONTROL_PLANE_LOG_GB_PER_MONTH * months
@@ -392,6 +399,13 @@ class _Pricer:
         self.line(resource, f"{kept} images x {IMAGE_GB:g} GB stored", "ecr.storage", kept * IMAGE_GB,
                   note=f"assumed {IMAGE_GB:g} GB an image (an upper bound: shared layers are stored once)")
 
+    def _addon(self, node: Node) -> None:
+        # Add-ons have no charge and their pods run on the nodes; this one makes Container Insights' metrics.
+        if node.inputs.get("addonName") == "amazon-cloudwatch-observability":
+            self.unpriced.append(Unpriced(f"{node.type} {node.name}", (
+                "Container Insights with enhanced observability is billed per observation (each metric the agent "
+                "reports for a pod, container or node); catalog/prices.json holds no observation price yet")))
+
     def _workspace(self, node: Node) -> None:
         self.line(f"{node.type} {node.name}", f"{AMP_SAMPLES_PER_MONTH:,} samples ingested", "amp.samples",
                   AMP_SAMPLES_PER_MONTH, note="assumed 1,000 active series scraped every 30 s")
@@ -405,6 +419,7 @@ RULES = {
     "aws:lb/loadBalancer:LoadBalancer": _Pricer._loadbalancer,
     "aws:kms/key:Key": _Pricer._key,
     "aws:cloudwatch/logGroup:LogGroup": _Pricer._loggroup,
+    "aws:eks/addon:Addon": _Pricer._addon,
     "aws:ecr/repository:Repository": _Pricer._repository,
     "aws:amp/workspace:Workspace": _Pricer._workspace,
 }

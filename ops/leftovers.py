@@ -1,5 +1,7 @@
 """`python -m ops logs delete-left-group`: after a destroy, delete the control-plane log group EKS
-re-creates for log streams that arrive once the cluster is gone (terraform-aws-eks#2763).
+re-creates for log streams that arrive once the cluster is gone (terraform-aws-eks#2763), and
+Container Insights' groups, which a Fluent Bit or CloudWatch agent pod still flushing while the
+add-on goes makes again (both create their groups on first write).
 
 The program owns `/aws/eks/<cluster>/cluster` and `destroy` deletes it, but EKS can write a late
 stream minutes later and so make the group again, with no retention, and the next `up` of the
@@ -20,6 +22,8 @@ from typing import Callable
 import yaml
 
 import settings
+from components.container_insights import LOG_GROUP_KINDS
+from components.container_insights import log_group_name as container_insights_group
 from ops import EXIT_FAILED, EXIT_OK
 from ops.catalog import AWS_TIMEOUT_SECONDS, PROJECT_DIR, CallFailed, aws
 
@@ -29,6 +33,11 @@ DEFAULT_INTERVAL_SECONDS = 30
 
 def log_group_name(cluster_name: str) -> str:
     return f"/aws/eks/{cluster_name}/cluster"
+
+
+def stack_log_groups(cluster_name: str) -> list[str]:
+    """Every log group a stack of this cluster name owns, Container Insights' included."""
+    return [log_group_name(cluster_name)] + [container_insights_group(cluster_name, kind) for kind in LOG_GROUP_KINDS]
 
 
 def _exists(name: str, region: str) -> bool:
@@ -63,18 +72,19 @@ def delete_left_group(cluster_name: str, region: str, watch_seconds: float = DEF
     its group is a live stack's, not a leftover."""
     if _cluster_exists(cluster_name, region):
         raise CallFailed(f"cluster {cluster_name} exists in {region}: its log group belongs to it; nothing deleted")
-    name = log_group_name(cluster_name)
+    names = stack_log_groups(cluster_name)
     started = time.monotonic() if elapsed is None else 0.0
     clock = elapsed or (lambda: time.monotonic() - started)
     done = []
     while True:
-        if _exists(name, region):
-            _delete(name, region)
-            done.append(f"deleted {name} (re-created after the destroy) at +{clock():.0f} s")
+        for name in names:
+            if _exists(name, region):
+                _delete(name, region)
+                done.append(f"deleted {name} (re-created after the destroy) at +{clock():.0f} s")
         if clock() + interval_seconds > watch_seconds:
             break
         sleep(interval_seconds)
-    return done or [f"{name} did not come back within {watch_seconds:.0f} s"]
+    return done or [f"none of {', '.join(names)} came back within {watch_seconds:.0f} s"]
 
 
 def register_logs(commands: argparse._SubParsersAction) -> None:
@@ -83,9 +93,10 @@ def register_logs(commands: argparse._SubParsersAction) -> None:
         description="Clean up what EKS writes after a destroy.")
     actions = parser.add_subparsers(dest="logs_command", required=True, metavar="ACTION")
     delete = actions.add_parser(
-        "delete-left-group", help="delete the control-plane log group EKS re-creates after a destroy",
-        description="Watch for /aws/eks/<cluster>/cluster for a while after a destroy and delete it each "
-                    "time EKS re-creates it; refuses while a cluster of that name exists.")
+        "delete-left-group", help="delete the stack's log groups re-created after a destroy",
+        description="Watch for /aws/eks/<cluster>/cluster and /aws/containerinsights/<cluster>/* for a while "
+                    "after a destroy and delete each time one is re-created; refuses while a cluster of that "
+                    "name exists.")
     which = delete.add_mutually_exclusive_group(required=True)
     which.add_argument("--stack", help="the destroyed stack: its cluster name and region come from Pulumi.<stack>.yaml")
     which.add_argument("--cluster-name", help="the destroyed stack's EKS cluster name (with --region)")

@@ -62,6 +62,6 @@ def test_the_programs_group_carries_the_tag_that_tells_it_from_one_eks_made():
 def test_the_destroy_workflow_deletes_the_group_eks_re_creates_after_the_destroy():
     steps = yaml.safe_load(WORKFLOW.read_text())["jobs"]["destroy"]["steps"]
     names = [step.get("name", "") for step in steps]
-    cleanup = steps[names.index("Delete the control-plane log group if EKS re-creates it")]
+    cleanup = steps[names.index("Delete the log groups re-created after the destroy")]
     assert names.index("pulumi destroy ${{ inputs.stack }}") < names.index(cleanup["name"])
     assert "python -m ops logs delete-left-group" in cleanup["run"]

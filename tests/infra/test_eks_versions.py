@@ -335,5 +335,6 @@ def test_addon_versions_of_an_unknown_version_raises_key_error(made_up):
 
 def test_missing_lists_every_catalog_add_on_without_a_pin_unless_asked_for_some():
     pins = AddonPins(None, "v1.41.0-eksbuild.1", None)
-    assert pins.missing() == ("vpc-cni", "coredns", "metrics-server", "eks-pod-identity-agent")
+    assert pins.missing() == ("vpc-cni", "coredns", "metrics-server", "eks-pod-identity-agent",
+                              "amazon-cloudwatch-observability")
     assert pins.missing(eks_versions.INSTALLED_ADDONS) == ("vpc-cni",)

@@ -187,19 +187,23 @@ def test_without_a_catalog_pin_the_metrics_server_add_on_takes_ekss_default_at_c
 
 def test_the_node_role_carries_exactly_the_three_node_policies(stack):
     role = stack.one("aws:iam/role:Role", "cluster-node-role")
-    attachments = stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    attachments = [a for a in stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                   if a.inputs["role"] == role.name]
     assert sorted(a.inputs["policyArn"] for a in attachments) == [
         "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
         "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
         "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     ]
-    assert {a.inputs["role"] for a in attachments} == {role.name}
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
 
 
 def test_the_node_group_waits_for_its_role_policies(stack):
     waits_for = stack.transitive_dependencies(stack.one(NODE_GROUP))
-    for attachment in stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+    role = stack.one("aws:iam/role:Role", "cluster-node-role")
+    attachments = [a for a in stack.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                   if a.inputs["role"] == role.name]
+    assert len(attachments) == 3
+    for attachment in attachments:
         assert attachment.urn in waits_for
 
 
@@ -422,9 +426,11 @@ def test_private_nodes_get_no_service_url_even_with_cidrs():
 
 
 def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
-    # prod collects metrics (metricsCollection): where to query them and the alerts' topic are outputs.
+    # prod collects metrics (metricsCollection) and logs (containerInsights): where to query them,
+    # the alerts' topic and the log group are outputs.
     way_in = {"dev": {"portForwardCommand"},
-              "prod": {"serviceUrl", "targetGroupArn", "prometheusEndpoint", "alarmTopicArn"}}[stack.stack]
+              "prod": {"serviceUrl", "targetGroupArn", "prometheusEndpoint", "alarmTopicArn",
+                       "applicationLogGroup"}}[stack.stack]
     assert set(stack.exports) == {
         "region", "clusterName", "kubeconfig", "updateKubeconfigCommand", "repositoryUrl", "imageRef", "imageTag", "imageBuilt",
         "namespace", "deploymentName", "serviceName", "nodePort", "containerPort", "exposure", *way_in,
@@ -438,8 +444,9 @@ def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
 def test_every_resource_belongs_to_a_component_of_the_projects_namespace(stack):
     components = {r.urn for r in stack.registrations if r.type.startswith("backend-on-eks:index:")}
     # dev: network, cluster, registry, image, workload, nodePort access, the stack's readers;
-    # prod: the front door instead of nodePort access, the node autoscaler, metrics and alerting.
-    assert len(components) == {"dev": 7, "prod": 10}[stack.stack]
+    # prod: the front door instead of nodePort access, the node autoscaler, metrics, container
+    # insights and alerting.
+    assert len(components) == {"dev": 7, "prod": 11}[stack.stack]
     for registration in stack.registrations:
         if registration.urn not in components:
             assert registration.parent in components, registration.name

@@ -375,7 +375,7 @@ INTEGER_RANGES = {
     "availabilityZoneCount": (2, 3), "nodeDiskSizeGib": (20, 16384), "nodeMinSize": (1, 100),
     "nodeDesiredSize": (1, 100), "nodeMaxSize": (1, 100), "replicas": (1, 100), "nodePort": (30000, 32767),
     "ecrKeepImages": (1, 1000), "kmsKeyDeletionWindowDays": (7, 30), "controlPlaneLogRetentionDays": (0, 3653),
-    "backendWorkers": (1, 64), "backendThreadsPerWorker": (1, 256), "upstreamConnectTimeoutSeconds": (1, 60),
+    "containerLogRetentionDays": (0, 3653), "backendWorkers": (1, 64), "backendThreadsPerWorker": (1, 256), "upstreamConnectTimeoutSeconds": (1, 60),
     "upstreamReadTimeoutSeconds": (1, 60), "cacheTtlSeconds": (11, 86400), "cacheMaxTopics": (1, 1_000_000),
     "maxReplicas": (1, 100), "targetCpuUtilizationPercent": (10, 95), "monthlyBudgetUsd": (0, 10_000_000),
     "alarmErrorRatePercent": (1, 50), "alarmLatencyP99Ms": (10, 60_000),

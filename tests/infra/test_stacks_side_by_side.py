@@ -41,7 +41,8 @@ def test_dev_prod_and_a_stack_made_from_a_region_alone_share_no_physical_name(de
 def test_the_cluster_repository_and_log_group_are_named_after_the_stack(prod):
     assert prod.one("eks:index:Cluster").inputs["name"] == "backend-on-eks-prod"
     assert prod.one("aws:ecr/repository:Repository").inputs["name"] == "backend-on-eks-prod/nextwork-flask-backend"
-    assert prod.one("aws:cloudwatch/logGroup:LogGroup").inputs["name"] == "/aws/eks/backend-on-eks-prod/cluster"
+    assert prod.one("aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane-logs").inputs["name"] == (
+        "/aws/eks/backend-on-eks-prod/cluster")
 
 
 def test_one_stack_may_pin_the_tutorials_names():
@@ -81,7 +82,7 @@ def _standard_fakes():
 
 def test_the_control_plane_log_group_exists_before_the_cluster_with_the_configured_retention(dev, prod):
     for evaluation, retention in ((dev, 7), (prod, 90)):
-        group = evaluation.one("aws:cloudwatch/logGroup:LogGroup")
+        group = evaluation.one("aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane-logs")
         assert group.inputs["retentionInDays"] == retention
         assert group.urn in evaluation.transitive_dependencies(evaluation.one("eks:index:Cluster"))
 

@@ -30,7 +30,8 @@ from tools.container.buildenv import LocalRegistry
 STAND_IN = Path(__file__).resolve().parents[1] / "support" / "aws_cli_stand_in.py"
 PROJECT = Path(__file__).resolve().parents[2]
 ADDON_TYPES = {"vpc-cni": "networking", "kube-proxy": "networking", "coredns": "networking",
-               "metrics-server": "observability", "eks-pod-identity-agent": "security"}
+               "metrics-server": "observability", "eks-pod-identity-agent": "security",
+               "amazon-cloudwatch-observability": "observability"}
 TODAY = datetime.date(2027, 1, 15)
 CHART_TAGS = ["v1.30.6", "v1.31.3", "v1.31.4", "v1.32.2", "v1.33.1", "v1.34.5", "v1.35.2", "v1.36.0", "v1.36.1"]
 
@@ -79,7 +80,8 @@ def aws_answers(rows=None, pins=None) -> dict:
             pin = pins.get((row.version, name), f"v{row.version}.1-eksbuild.3" if name == "kube-proxy"
                            else {"vpc-cni": "v1.21.1-eksbuild.1", "coredns": "v1.12.4-eksbuild.1",
                                  "metrics-server": "v0.8.0-eksbuild.2",
-                                 "eks-pod-identity-agent": "v1.3.8-eksbuild.2"}[name])
+                                 "eks-pod-identity-agent": "v1.3.8-eksbuild.2",
+                                 "amazon-cloudwatch-observability": "v4.4.0-eksbuild.1"}[name])
             if pin is not None:
                 defaults.setdefault(pin, {})[row.version] = True
         # Older builds compatible but not the default, as AWS lists them.

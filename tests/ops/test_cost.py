@@ -95,8 +95,22 @@ def test_prod_costs_what_the_hand_calculation_from_the_price_file_says(prod_cost
     # No price for these yet: listed outside the total, not counted as free.
     assert [entry.resource for entry in prod_cost.unpriced] == [
         "aws:amp/ruleGroupNamespace:RuleGroupNamespace alerting-rules", "aws:amp/scraper:Scraper metrics-scraper",
+        *(f"aws:cloudwatch/logGroup:LogGroup container-insights-{kind}-logs"
+          for kind in ("application", "dataplane", "host", "performance")),
         "aws:cloudwatch/metricAlarm:MetricAlarm alerting-unhealthy-targets",
+        "aws:eks/addon:Addon container-insights-addon",
         "aws:sns/topic:Topic alerting-topic"]
+
+
+def test_container_logs_are_listed_by_their_price_per_gb_not_a_guessed_volume(prod_cost):
+    reasons = {entry.resource: entry.reason for entry in prod_cost.unpriced}
+    reason = reasons["aws:cloudwatch/logGroup:LogGroup container-insights-application-logs"]
+    assert reason.startswith("billed by volume, $0.5/GB ingested and $0.03/GB-month stored")
+
+
+def test_only_the_cloudwatch_add_on_of_the_add_ons_is_unpriced(prod_cost):
+    addons = [entry.resource for entry in prod_cost.unpriced if entry.resource.startswith("aws:eks/addon:Addon")]
+    assert addons == ["aws:eks/addon:Addon container-insights-addon"]
 
 
 def test_prod_at_its_max_of_six_nodes_costs_three_nodes_and_disks_more(prod_cost):

@@ -15,6 +15,7 @@ from ops import EXIT_FAILED, EXIT_OK, leftovers
 from ops.__main__ import main
 
 GROUP = "/aws/eks/backend-on-eks-dev/cluster"
+INSIGHTS_GROUP = "/aws/containerinsights/backend-on-eks-dev/application"
 FAKE_AWS = r'''
 import json, os, sys
 state_file = os.environ["FAKE_AWS_STATE"]
@@ -108,8 +109,15 @@ def test_a_group_gone_between_the_look_and_the_delete_is_not_an_error(account, m
 
 
 def test_with_no_group_it_says_so(account):
+    [line] = leftovers.delete_left_group("backend-on-eks-dev", "us-east-1", watch_seconds=0)
+    assert line.startswith(f"none of {GROUP}, {INSIGHTS_GROUP}, ") and line.endswith(" came back within 0 s")
+
+
+def test_a_container_insights_group_re_created_by_a_pod_still_flushing_is_deleted(account):
+    account.write(groups=[INSIGHTS_GROUP, "/aws/containerinsights/backend-on-eks-prod/application"], clusters=[])
     assert leftovers.delete_left_group("backend-on-eks-dev", "us-east-1", watch_seconds=0) == [
-        f"{GROUP} did not come back within 0 s"]
+        f"deleted {INSIGHTS_GROUP} (re-created after the destroy) at +0 s"]
+    assert account.state["groups"] == ["/aws/containerinsights/backend-on-eks-prod/application"]
 
 
 def test_the_cli_takes_the_cluster_name_and_region_from_the_stack_file(account, capsys):
