@@ -13,7 +13,7 @@ import control_plane_logs
 import image_pin
 import settings
 import zones
-from components.alerting import Alerting, AlertingArgs
+from components.alerting import Alerting, AlertingArgs, Workspace
 from components.cluster import Cluster, ClusterArgs
 from components.container_insights import LOG_GROUP_KINDS as CONTAINER_INSIGHTS_LOG_GROUPS
 from components.container_insights import ContainerInsights, ContainerInsightsArgs
@@ -38,6 +38,8 @@ ADMIN_PORT = 8081
 READINESS_PATH = "/readyz"
 
 config = settings.load()
+# The scraper's job for the backend's pods, which the alerting rules select.
+BACKEND_SCRAPE_JOB = config.app_name
 # What the program must learn from AWS before it declares anything: a wrong answer here would
 # otherwise surface half-way through an `up`.
 cluster_access = access.cluster_access(config)
@@ -163,7 +165,7 @@ if config.container_insights:
     pulumi.export("applicationLogGroup", container_insights.application_log_group_name)
 
 if config.metrics_collection:
-    backend_target = ScrapeTarget(job=config.app_name, namespace=config.namespace,
+    backend_target = ScrapeTarget(job=BACKEND_SCRAPE_JOB, namespace=config.namespace,
                                   pod_labels=workload.pod_selector, port_name=workload.admin_port_name, port=ADMIN_PORT)
     scrape_targets = [backend_target]
     if config.node_autoscaling:
@@ -216,16 +218,17 @@ else:
     service_url = node_port_access.service_url
     load_balancer_dimensions = None
 
-if config.metrics_collection:
+if config.metrics_collection or config.container_insights:
     alerting = Alerting("alerting", AlertingArgs(
-        workspace_id=metrics.workspace_id,
-        workspace_arn=metrics.workspace_arn,
+        workspace=Workspace(metrics.workspace_id, metrics.workspace_arn) if config.metrics_collection else None,
         region=config.region,
-        job=backend_target.job,
+        job=BACKEND_SCRAPE_JOB,
         error_rate_percent=config.alarm_error_rate_percent,
         latency_p99_ms=config.alarm_latency_p99_ms,
         emails=config.alarm_emails,
         load_balancer_dimensions=load_balancer_dimensions,
+        restart_dimensions={"ClusterName": cluster.cluster_name, "Namespace": workload.namespace,
+                            "PodName": workload.deployment_name} if config.container_insights else None,
     ))
     pulumi.export("alarmTopicArn", alerting.topic_arn)
 

@@ -873,11 +873,13 @@ def parse(
     alarm_emails = read.string_list(key("alarmEmails"), _is_email, _email_accepted, max_items=ALARM_EMAILS_MAX)
     alarm_error_rate = read.integer(key("alarmErrorRatePercent"), *ALARM_ERROR_RATE_PERCENT_RANGE)
     alarm_latency = read.integer(key("alarmLatencyP99Ms"), *ALARM_LATENCY_P99_MS_RANGE)
-    if alarm_emails and read.ok(key("alarmEmails"), key("metricsCollection")) and not metrics_collection:
+    watched = (key("alarmEmails"), key("metricsCollection"), key("containerInsights"))
+    if alarm_emails and read.ok(*watched) and not (metrics_collection or container_insights):
         read.problem(
-            (key("alarmEmails"), key("metricsCollection")), f"{list(alarm_emails)}/false",
-            "the alerts are rules over the metrics in the stack's AMP workspace: without metricsCollection "
-            "nothing would ever fire; turn metricsCollection on or leave alarmEmails empty",
+            watched, f"{list(alarm_emails)}/false/false",
+            "the alerts are rules over the metrics in the stack's AMP workspace and alarms over Container "
+            "Insights' metrics: with neither collected nothing would ever fire; turn metricsCollection or "
+            "containerInsights on, or leave alarmEmails empty",
         )
     node_autoscaling = read.boolean(key("nodeAutoscaling"))
     if node_autoscaling and read.ok(key("kubernetesVersion")):

@@ -1,17 +1,19 @@
-"""Alerts over the collected metrics: AMP alerting rules, its alert manager, and the SNS topic it pages.
+"""Alerts: AMP alerting rules over the backend's metrics, CloudWatch alarms over AWS's, one SNS topic.
 
 The rules run in the workspace the scraper writes to (AMP's ruler), so they need nothing in the
 cluster, and each series they read is one the backend exports (`app/backend/metrics.py`). AMP's
 alert manager may notify only through SNS; the topic admits it by the workspace's ARN and the
-account, as the AMP guide's topic policy does. E-mail subscriptions are the stack's alarmEmails;
-each must be confirmed by its owner before anything arrives.
+account, as the AMP guide's topic policy does. What AWS itself measures (the load balancer's
+target health, Container Insights' container restarts) is watched by CloudWatch alarms paging the
+same topic, each admitted by its own ARN. E-mail subscriptions are the stack's alarmEmails; each
+must be confirmed by its owner before anything arrives.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -20,21 +22,35 @@ import yaml
 RULE_NAMESPACE = "backend"
 # Three minutes of unhealthy targets: one failed health check round is not yet an outage.
 UNHEALTHY_TARGET_MINUTES = 3
+# Container Insights reports, per measurement, the restarts since the previous one (the agent's
+# pod store); any in five minutes is a crash, an OOM kill or a failed liveness probe, never a
+# rollout (which starts new pods instead).
+RESTART_WINDOW_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The AMP workspace whose metrics the rules read."""
+    id: pulumi.Input[str]
+    arn: pulumi.Input[str]
 
 
 @dataclass
 class AlertingArgs:
-    workspace_id: pulumi.Input[str]
-    workspace_arn: pulumi.Input[str]
     region: str
     job: str
     """The scrape job of the backend's pods (the scraper's configuration names it)."""
     error_rate_percent: int
     latency_p99_ms: int
+    workspace: Workspace | None = None
+    """Without one, no rules: the backend's own metrics are not collected."""
     emails: Sequence[str] = ()
     load_balancer_dimensions: tuple[pulumi.Input[str], pulumi.Input[str]] | None = None
     """With a load balancer in front: its and its target group's ARN suffixes, the values of the
     LoadBalancer and TargetGroup dimensions CloudWatch reports their targets' health under."""
+    restart_dimensions: Mapping[str, pulumi.Input[str]] | None = None
+    """With Container Insights: the ClusterName, Namespace and PodName (for a Deployment's pods,
+    the Deployment's name) it reports the backend's container restarts under."""
 
 
 def alert_rules(job: str, error_rate_percent: int, latency_p99_ms: int) -> str:
@@ -73,49 +89,61 @@ def alert_manager_definition(topic_arn: str, region: str) -> str:
 
 class Alerting(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
+    alarm_arns: pulumi.Output[list[str]]
+    """The CloudWatch alarms', for a dashboard to show their state."""
 
     def __init__(self, name: str, args: AlertingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:Alerting", name, None, opts)
+        self._prefix = name
         child = pulumi.ResourceOptions(parent=self)
         topic = aws.sns.Topic(f"{name}-topic", opts=child)
         account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
-        alarm = None
+        alarms = []
         if args.load_balancer_dimensions is not None:
-            alarm = self._unhealthy_targets_alarm(name, topic, args.load_balancer_dimensions)
+            alarms.append(self._unhealthy_targets_alarm(topic, args.load_balancer_dimensions))
+        if args.restart_dimensions is not None:
+            alarms.append(self._restarts_alarm(topic, args.restart_dimensions))
+        workspace_arn = args.workspace.arn if args.workspace else None
         # The topic's whole policy: who may publish is named by source (the confused-deputy
         # conditions AMP's and CloudWatch's guides give); the account's own principals keep what
         # their IAM policies grant.
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, args.workspace_arn, account, alarm.arn if alarm else None).apply(
+            policy=pulumi.Output.all(topic.arn, workspace_arn, account, [alarm.arn for alarm in alarms]).apply(
                 lambda values: json.dumps(_topic_policy(*values))),
             opts=child,
         )
         for address in args.emails:
             aws.sns.TopicSubscription(f"{name}-email-{address}", topic=topic.arn, protocol="email",
                                       endpoint=address, opts=child)
+        if args.workspace is not None:
+            self._rules(args, args.workspace, topic)
+        self.topic_arn = topic.arn
+        self.alarm_arns = pulumi.Output.all(*[alarm.arn for alarm in alarms])
+        self.register_outputs({"topic_arn": self.topic_arn, "alarm_arns": self.alarm_arns})
+
+    def _rules(self, args: AlertingArgs, workspace: Workspace, topic: aws.sns.Topic) -> None:
+        child = pulumi.ResourceOptions(parent=self)
         aws.amp.RuleGroupNamespace(
-            f"{name}-rules",
+            f"{self._prefix}-rules",
             name=RULE_NAMESPACE,
-            workspace_id=args.workspace_id,
+            workspace_id=workspace.id,
             data=alert_rules(args.job, args.error_rate_percent, args.latency_p99_ms),
             opts=child,
         )
         aws.amp.AlertManagerDefinition(
-            f"{name}-alert-manager",
-            workspace_id=args.workspace_id,
+            f"{self._prefix}-alert-manager",
+            workspace_id=workspace.id,
             definition=topic.arn.apply(lambda arn: alert_manager_definition(arn, args.region)),
             opts=child,
         )
-        self.topic_arn = topic.arn
-        self.register_outputs({"topic_arn": self.topic_arn})
 
-    def _unhealthy_targets_alarm(self, name: str, topic: aws.sns.Topic,
+    def _unhealthy_targets_alarm(self, topic: aws.sns.Topic,
                                  dimensions: tuple[pulumi.Input[str], pulumi.Input[str]]) -> aws.cloudwatch.MetricAlarm:
         load_balancer, target_group = dimensions
         return aws.cloudwatch.MetricAlarm(
-            f"{name}-unhealthy-targets",
+            f"{self._prefix}-unhealthy-targets",
             alarm_description="A node behind the load balancer fails its health check (/readyz through the nodePort).",
             namespace="AWS/NetworkELB",
             metric_name="UnHealthyHostCount",
@@ -132,24 +160,46 @@ class Alerting(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
+    def _restarts_alarm(self, topic: aws.sns.Topic, dimensions: Mapping[str, pulumi.Input[str]]) -> aws.cloudwatch.MetricAlarm:
+        return aws.cloudwatch.MetricAlarm(
+            f"{self._prefix}-container-restarts",
+            alarm_description="A backend container restarted: it crashed, was killed for memory, or failed its liveness probe.",
+            namespace="ContainerInsights",
+            metric_name="pod_number_of_container_restarts",
+            dimensions=dict(dimensions),
+            statistic="Sum",
+            period=RESTART_WINDOW_SECONDS,
+            evaluation_periods=1,
+            threshold=0,
+            comparison_operator="GreaterThanThreshold",
+            # The agent reports nothing for a pod it has measured once only; no report is no restart.
+            treat_missing_data="notBreaching",
+            alarm_actions=[topic.arn],
+            ok_actions=[topic.arn],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
-def _topic_policy(topic_arn: str, workspace_arn: str, account: str, alarm_arn: str | None) -> dict:
-    statements = [{
-        "Sid": "AmpAlertManagerPublishes",
-        "Effect": "Allow",
-        "Principal": {"Service": "aps.amazonaws.com"},
-        "Action": ["sns:Publish", "sns:GetTopicAttributes"],
-        "Resource": topic_arn,
-        "Condition": {"ArnEquals": {"aws:SourceArn": workspace_arn}, "StringEquals": {"AWS:SourceAccount": account}},
-    }]
-    if alarm_arn is not None:
+
+def _topic_policy(topic_arn: str, workspace_arn: str | None, account: str, alarm_arns: list[str]) -> dict:
+    statements = []
+    if workspace_arn is not None:
+        statements.append({
+            "Sid": "AmpAlertManagerPublishes",
+            "Effect": "Allow",
+            "Principal": {"Service": "aps.amazonaws.com"},
+            "Action": ["sns:Publish", "sns:GetTopicAttributes"],
+            "Resource": topic_arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": workspace_arn}, "StringEquals": {"AWS:SourceAccount": account}},
+        })
+    if alarm_arns:
         statements.append({
             "Sid": "CloudWatchAlarmPublishes",
             "Effect": "Allow",
             "Principal": {"Service": "cloudwatch.amazonaws.com"},
             "Action": "sns:Publish",
             "Resource": topic_arn,
-            # The condition AWS's own guidance for alarm actions gives (aws:SourceArn of the alarm).
-            "Condition": {"ArnEquals": {"aws:SourceArn": alarm_arn}},
+            # The condition AWS's own guidance for alarm actions gives (aws:SourceArn of the alarm);
+            # a list is any of them.
+            "Condition": {"ArnEquals": {"aws:SourceArn": alarm_arns[0] if len(alarm_arns) == 1 else sorted(alarm_arns)}},
         })
     return {"Version": "2012-10-17", "Statement": statements}

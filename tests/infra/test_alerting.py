@@ -15,8 +15,9 @@ from ops.offline import harness
 from ops.offline.fakes import ACCOUNT
 from ops.offline.stacks import evaluate_stack
 from tests.app.app_server import AppServer
-from tests.infra.test_settings_hostile import PREFIX, as_list, problems_for
+from tests.infra.test_settings_hostile import PREFIX, as_list, parsed_with, problems_for
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.aws_metrics import is_published
 from tests.support.tools import find_tool
 
 TOPIC = "aws:sns/topic:Topic"
@@ -154,10 +155,19 @@ def test_more_alarm_emails_than_a_team_confirms_are_refused():
     assert "must list at most 10 items" in problem and "mailing list" in problem
 
 
-def test_alarm_emails_without_metrics_are_refused_since_nothing_would_fire():
-    [problem] = problems_for({"metricsCollection": "false", "alarmEmails": as_list("oncall@example.com")})
-    assert problem.startswith(f"{PREFIX}alarmEmails/{PREFIX}metricsCollection = ['oncall@example.com']/false: ")
-    assert "turn metricsCollection on or leave alarmEmails empty" in problem
+def test_alarm_emails_without_metrics_or_container_insights_are_refused_since_nothing_would_fire():
+    [problem] = problems_for({"metricsCollection": "false", "containerInsights": "false",
+                              "alarmEmails": as_list("oncall@example.com")})
+    assert problem.startswith(f"{PREFIX}alarmEmails/{PREFIX}metricsCollection/{PREFIX}containerInsights = "
+                              "['oncall@example.com']/false/false: ")
+    assert "turn metricsCollection or containerInsights on, or leave alarmEmails empty" in problem
+
+
+@pytest.mark.parametrize("collected", ["metricsCollection", "containerInsights"])
+def test_alarm_emails_are_accepted_with_either_kind_of_metrics_collected(collected):
+    parsed = parsed_with({"metricsCollection": "false", "containerInsights": "false", collected: "true",
+                          "alarmEmails": as_list("oncall@example.com")})
+    assert parsed.alarm_emails == ("oncall@example.com",)
 
 
 @pytest.mark.parametrize(("key", "value", "bounds"), [
@@ -178,10 +188,12 @@ def test_a_bad_alarm_setting_fails_the_program_before_any_resource():
 # --- the front door's targets ----------------------------------------------------------------------
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+TARGETS_ALARM = "alerting-unhealthy-targets"
+RESTARTS_ALARM = "alerting-container-restarts"
 
 
 def test_unhealthy_load_balancer_targets_page_through_the_same_topic(prod):
-    alarm = prod.one(ALARM)
+    alarm = prod.one(ALARM, TARGETS_ALARM)
     topic = prod.one(TOPIC).outputs["arn"]
     assert (alarm.inputs["namespace"], alarm.inputs["metricName"], alarm.inputs["statistic"]) == (
         "AWS/NetworkELB", "UnHealthyHostCount", "Maximum")
@@ -190,19 +202,64 @@ def test_unhealthy_load_balancer_targets_page_through_the_same_topic(prod):
 
 
 def test_the_alarm_watches_the_stacks_own_load_balancer_and_target_group_by_their_dimensions(prod):
-    dimensions = prod.one(ALARM).inputs["dimensions"]
+    dimensions = prod.one(ALARM, TARGETS_ALARM).inputs["dimensions"]
     assert dimensions == {"LoadBalancer": prod.one("aws:lb/loadBalancer:LoadBalancer").outputs["arnSuffix"],
                           "TargetGroup": prod.one("aws:lb/targetGroup:TargetGroup").outputs["arnSuffix"]}
     assert dimensions["LoadBalancer"].startswith("net/") and dimensions["TargetGroup"].startswith("targetgroup/")
 
 
-def test_the_topic_lets_that_alarm_and_no_other_publish(prod):
+def test_the_topic_lets_the_stacks_alarms_and_no_other_publish(prod):
     [_, statement] = json.loads(prod.one(TOPIC_POLICY).inputs["policy"])["Statement"]
     assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and statement["Action"] == "sns:Publish"
-    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": prod.one(ALARM).outputs["arn"]}}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": sorted(
+        prod.one(ALARM, name).outputs["arn"] for name in (TARGETS_ALARM, RESTARTS_ALARM))}}
+
+
+def test_one_alarm_is_named_alone_as_the_source_that_may_publish():
+    front_door_only = evaluate_stack("prod", {PREFIX + "containerInsights": False})
+    [_, statement] = json.loads(front_door_only.one(TOPIC_POLICY).inputs["policy"])["Statement"]
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": front_door_only.one(ALARM).outputs["arn"]}}
 
 
 def test_without_a_load_balancer_there_is_no_target_alarm():
     node_port = evaluate_stack("dev", {PREFIX + "metricsCollection": True})
     assert not node_port.of_type(ALARM) and node_port.of_type(RULES)
     assert len(json.loads(node_port.one(TOPIC_POLICY).inputs["policy"])["Statement"]) == 1
+
+
+# --- container restarts (Container Insights) ---------------------------------------------------------
+
+def test_a_backend_container_restart_pages_through_the_same_topic(prod):
+    alarm = prod.one(ALARM, RESTARTS_ALARM)
+    topic = prod.one(TOPIC).outputs["arn"]
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"], alarm.inputs["statistic"]) == (
+        "ContainerInsights", "pod_number_of_container_restarts", "Sum")
+    assert (alarm.inputs["comparisonOperator"], alarm.inputs["threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm.inputs["alarmActions"] == [topic] and alarm.inputs["okActions"] == [topic]
+
+
+def test_restarts_are_counted_per_five_minutes_since_the_agent_reports_each_measurements_new_ones(prod):
+    alarm = prod.one(ALARM, RESTARTS_ALARM)
+    assert (alarm.inputs["period"], alarm.inputs["evaluationPeriods"], alarm.inputs["treatMissingData"]) == (
+        300, 1, "notBreaching")
+
+
+def test_the_restart_alarm_watches_the_backends_deployment_as_container_insights_names_it(prod):
+    dimensions = prod.one(ALARM, RESTARTS_ALARM).inputs["dimensions"]
+    assert dimensions == {"ClusterName": "backend-on-eks-prod", "Namespace": prod.exports["namespace"],
+                          "PodName": prod.exports["deploymentName"]}
+
+
+def test_every_alarm_reads_a_metric_aws_publishes_under_its_dimensions(prod):
+    for alarm in prod.of_type(ALARM):
+        inputs = alarm.inputs
+        assert is_published(inputs["namespace"], inputs["metricName"], frozenset(inputs["dimensions"])), alarm.name
+
+
+def test_container_insights_alone_pages_with_no_amp_rules():
+    alone = evaluate_stack("dev", {PREFIX + "containerInsights": True, PREFIX + "alarmEmails": ["oncall@example.com"]})
+    assert not alone.of_type(RULES) and not alone.of_type(ALERT_MANAGER)
+    [statement] = json.loads(alone.one(TOPIC_POLICY).inputs["policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": alone.one(ALARM).outputs["arn"]}}
+    assert alone.one(SUBSCRIPTION).inputs["endpoint"] == "oncall@example.com"

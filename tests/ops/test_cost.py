@@ -97,6 +97,7 @@ def test_prod_costs_what_the_hand_calculation_from_the_price_file_says(prod_cost
         "aws:amp/ruleGroupNamespace:RuleGroupNamespace alerting-rules", "aws:amp/scraper:Scraper metrics-scraper",
         *(f"aws:cloudwatch/logGroup:LogGroup container-insights-{kind}-logs"
           for kind in ("application", "dataplane", "host", "performance")),
+        "aws:cloudwatch/metricAlarm:MetricAlarm alerting-container-restarts",
         "aws:cloudwatch/metricAlarm:MetricAlarm alerting-unhealthy-targets",
         "aws:eks/addon:Addon container-insights-addon",
         "aws:sns/topic:Topic alerting-topic"]
