@@ -142,41 +142,37 @@ class Alerting(pulumi.ComponentResource):
     def _unhealthy_targets_alarm(self, topic: aws.sns.Topic,
                                  dimensions: tuple[pulumi.Input[str], pulumi.Input[str]]) -> aws.cloudwatch.MetricAlarm:
         load_balancer, target_group = dimensions
-        return aws.cloudwatch.MetricAlarm(
-            f"{self._prefix}-unhealthy-targets",
-            alarm_description="A node behind the load balancer fails its health check (/readyz through the nodePort).",
-            namespace="AWS/NetworkELB",
-            metric_name="UnHealthyHostCount",
+        # AWS reports the metric while targets are registered; none reported is no unhealthy target.
+        return self._above_zero(
+            "unhealthy-targets", topic,
+            "A node behind the load balancer fails its health check (/readyz through the nodePort).",
+            namespace="AWS/NetworkELB", metric_name="UnHealthyHostCount",
             dimensions={"LoadBalancer": load_balancer, "TargetGroup": target_group},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=UNHEALTHY_TARGET_MINUTES,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            # AWS reports the metric while targets are registered; none reported is no unhealthy target.
-            treat_missing_data="notBreaching",
-            alarm_actions=[topic.arn],
-            ok_actions=[topic.arn],
-            opts=pulumi.ResourceOptions(parent=self),
+            statistic="Maximum", period=60, evaluation_periods=UNHEALTHY_TARGET_MINUTES,
         )
 
     def _restarts_alarm(self, topic: aws.sns.Topic, dimensions: Mapping[str, pulumi.Input[str]]) -> aws.cloudwatch.MetricAlarm:
+        # The agent reports nothing for a pod it has measured once only; no report is no restart.
+        return self._above_zero(
+            "container-restarts", topic,
+            "A backend container restarted: it crashed, was killed for memory, or failed its liveness probe.",
+            namespace="ContainerInsights", metric_name="pod_number_of_container_restarts",
+            dimensions=dict(dimensions), statistic="Sum", period=RESTART_WINDOW_SECONDS, evaluation_periods=1,
+        )
+
+    def _above_zero(self, suffix: str, topic: aws.sns.Topic, description: str, **metric) -> aws.cloudwatch.MetricAlarm:
+        """An alarm on any nonzero value, paging the topic when it fires and when it clears; no data
+        is no trouble (both metrics are reported only while there is something to count)."""
         return aws.cloudwatch.MetricAlarm(
-            f"{self._prefix}-container-restarts",
-            alarm_description="A backend container restarted: it crashed, was killed for memory, or failed its liveness probe.",
-            namespace="ContainerInsights",
-            metric_name="pod_number_of_container_restarts",
-            dimensions=dict(dimensions),
-            statistic="Sum",
-            period=RESTART_WINDOW_SECONDS,
-            evaluation_periods=1,
+            f"{self._prefix}-{suffix}",
+            alarm_description=description,
             threshold=0,
             comparison_operator="GreaterThanThreshold",
-            # The agent reports nothing for a pod it has measured once only; no report is no restart.
             treat_missing_data="notBreaching",
             alarm_actions=[topic.arn],
             ok_actions=[topic.arn],
             opts=pulumi.ResourceOptions(parent=self),
+            **metric,
         )
 
 
