@@ -18,6 +18,7 @@ from components.cluster import Cluster, ClusterArgs
 from components.container_insights import LOG_GROUP_KINDS as CONTAINER_INSIGHTS_LOG_GROUPS
 from components.container_insights import ContainerInsights, ContainerInsightsArgs
 from components.container_insights import log_group_name as container_insights_log_group
+from components.dashboard import Dashboard, DashboardArgs
 from components.exposure import NodePortAccess, NodePortAccessArgs
 from components.front_door import FrontDoor, FrontDoorArgs
 from components.image import Image, ImageArgs
@@ -231,6 +232,20 @@ if config.metrics_collection or config.container_insights:
                             "PodName": workload.deployment_name} if config.container_insights else None,
     ))
     pulumi.export("alarmTopicArn", alerting.topic_arn)
+
+if config.container_insights:
+    dashboard = Dashboard("dashboard", DashboardArgs(
+        dashboard_name=f"{config.cluster_name}-{config.region}",
+        region=config.region,
+        cluster_name=cluster.cluster_name,
+        namespace=workload.namespace,
+        deployment_name=workload.deployment_name,
+        application_log_group=container_insights.application_log_group_name,
+        health_check_path=READINESS_PATH,
+        load_balancer_dimensions=load_balancer_dimensions,
+        alarm_arns=alerting.alarm_arns,
+    ))
+    pulumi.export("dashboardName", dashboard.dashboard_name)
 
 pulumi.export("region", config.region)
 pulumi.export("clusterName", cluster.cluster_name)

@@ -74,6 +74,9 @@ UNPRICED_TYPES = {
                                                      "catalog/prices.json has no query-samples price yet",
     "aws:cloudwatch/metricAlarm:MetricAlarm": "CloudWatch bills each alarm a month (past its free tier of ten); "
                                               "catalog/prices.json holds no alarm price yet",
+    "aws:cloudwatch/dashboard:Dashboard": "CloudWatch bills each dashboard a month past its free tier of three, and "
+                                          "every log query a widget runs by the GB it scans; catalog/prices.json "
+                                          "holds neither price yet",
 }
 FREE_TYPES = {
     "aws:ec2/securityGroup:SecurityGroup": "security groups have no charge",

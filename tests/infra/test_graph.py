@@ -427,10 +427,10 @@ def test_private_nodes_get_no_service_url_even_with_cidrs():
 
 def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
     # prod collects metrics (metricsCollection) and logs (containerInsights): where to query them,
-    # the alerts' topic and the log group are outputs.
+    # the alerts' topic, the log group and the dashboard are outputs.
     way_in = {"dev": {"portForwardCommand"},
               "prod": {"serviceUrl", "targetGroupArn", "prometheusEndpoint", "alarmTopicArn",
-                       "applicationLogGroup"}}[stack.stack]
+                       "applicationLogGroup", "dashboardName"}}[stack.stack]
     assert set(stack.exports) == {
         "region", "clusterName", "kubeconfig", "updateKubeconfigCommand", "repositoryUrl", "imageRef", "imageTag", "imageBuilt",
         "namespace", "deploymentName", "serviceName", "nodePort", "containerPort", "exposure", *way_in,
@@ -445,8 +445,8 @@ def test_every_resource_belongs_to_a_component_of_the_projects_namespace(stack):
     components = {r.urn for r in stack.registrations if r.type.startswith("backend-on-eks:index:")}
     # dev: network, cluster, registry, image, workload, nodePort access, the stack's readers;
     # prod: the front door instead of nodePort access, the node autoscaler, metrics, container
-    # insights and alerting.
-    assert len(components) == {"dev": 7, "prod": 11}[stack.stack]
+    # insights, alerting and the dashboard.
+    assert len(components) == {"dev": 7, "prod": 12}[stack.stack]
     for registration in stack.registrations:
         if registration.urn not in components:
             assert registration.parent in components, registration.name

@@ -95,6 +95,7 @@ def test_prod_costs_what_the_hand_calculation_from_the_price_file_says(prod_cost
     # No price for these yet: listed outside the total, not counted as free.
     assert [entry.resource for entry in prod_cost.unpriced] == [
         "aws:amp/ruleGroupNamespace:RuleGroupNamespace alerting-rules", "aws:amp/scraper:Scraper metrics-scraper",
+        "aws:cloudwatch/dashboard:Dashboard dashboard-dashboard",
         *(f"aws:cloudwatch/logGroup:LogGroup container-insights-{kind}-logs"
           for kind in ("application", "dataplane", "host", "performance")),
         "aws:cloudwatch/metricAlarm:MetricAlarm alerting-container-restarts",
