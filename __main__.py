@@ -182,6 +182,7 @@ if config.metrics_collection:
         targets=scrape_targets,
     ))
     pulumi.export("prometheusEndpoint", metrics.prometheus_endpoint)
+    pulumi.export("scrapeJob", BACKEND_SCRAPE_JOB)
 
 if config.viewer_principal_arns:
     StackReaders("stack-readers", StackReadersArgs(
@@ -232,6 +233,7 @@ if config.metrics_collection or config.container_insights:
                             "PodName": workload.deployment_name} if config.container_insights else None,
     ))
     pulumi.export("alarmTopicArn", alerting.topic_arn)
+    pulumi.export("alarmNames", alerting.alarm_names)
 
 if config.container_insights:
     dashboard = Dashboard("dashboard", DashboardArgs(

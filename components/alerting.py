@@ -91,6 +91,8 @@ class Alerting(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     alarm_arns: pulumi.Output[list[str]]
     """The CloudWatch alarms', for a dashboard to show their state."""
+    alarm_names: pulumi.Output[list[str]]
+    """The same alarms by name, what `describe-alarms` is asked with."""
 
     def __init__(self, name: str, args: AlertingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("backend-on-eks:index:Alerting", name, None, opts)
@@ -121,7 +123,9 @@ class Alerting(pulumi.ComponentResource):
             self._rules(args, args.workspace, topic)
         self.topic_arn = topic.arn
         self.alarm_arns = pulumi.Output.all(*[alarm.arn for alarm in alarms])
-        self.register_outputs({"topic_arn": self.topic_arn, "alarm_arns": self.alarm_arns})
+        self.alarm_names = pulumi.Output.all(*[alarm.name for alarm in alarms])
+        self.register_outputs({"topic_arn": self.topic_arn, "alarm_arns": self.alarm_arns,
+                               "alarm_names": self.alarm_names})
 
     def _rules(self, args: AlertingArgs, workspace: Workspace, topic: aws.sns.Topic) -> None:
         child = pulumi.ResourceOptions(parent=self)

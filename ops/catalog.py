@@ -34,7 +34,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import yaml
 
@@ -82,34 +82,39 @@ class NotFound(CallFailed):
 
 # --- asking AWS --------------------------------------------------------------------------------
 
+def aws_json(arguments: list[str], region: str | None, timeout: float = AWS_TIMEOUT_SECONDS,
+             paging: Sequence[str] = ()) -> Any:
+    """What one `aws` command printed, as JSON; CallFailed (naming the command, its `paging` flags
+    left out) for anything else."""
+    command = ["aws", *arguments, "--output", "json", *paging] + (["--region", region] if region else [])
+    shown = " ".join(["aws", *arguments])
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise CallFailed(f"`{shown}`: no `aws` CLI on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise CallFailed(f"`{shown}`: no answer within {timeout:g} s") from None
+    if result.returncode != 0:
+        reason = " ".join(result.stderr.split()) or "no message"
+        raise CallFailed(f"`{shown}` failed (exit {result.returncode}): {reason}")
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        raise CallFailed(f"`{shown}` answered something that is not JSON: {result.stdout[:200]!r}") from None
+
+
 def aws(arguments: list[str], result_key: str, region: str | None) -> list[Any]:
     """Every item of `result_key` across the pages of a paginated `aws` command, as the CLI pages
     them with --max-items and --starting-token (its top-level "NextToken")."""
     items: list[Any] = []
     token = None
     seen_tokens = set()
+    shown = " ".join(["aws", *arguments])
     for _ in range(MAX_PAGES):
-        command = ["aws", *arguments, "--output", "json", "--max-items", str(PAGE_ITEMS)]
-        if region:
-            command += ["--region", region]
-        if token:
-            command += ["--starting-token", token]
-        shown = " ".join(["aws", *arguments])
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=AWS_TIMEOUT_SECONDS)
-        except FileNotFoundError:
-            raise CallFailed(f"`{shown}`: no `aws` CLI on PATH") from None
-        except subprocess.TimeoutExpired:
-            raise CallFailed(f"`{shown}`: no answer within {AWS_TIMEOUT_SECONDS} s") from None
-        if result.returncode != 0:
-            reason = " ".join(result.stderr.split()) or "no message"
-            raise CallFailed(f"`{shown}` failed (exit {result.returncode}): {reason}")
-        try:
-            page = json.loads(result.stdout)
-        except ValueError:
-            raise CallFailed(f"`{shown}` answered something that is not JSON: {result.stdout[:200]!r}") from None
+        paging = ["--max-items", str(PAGE_ITEMS)] + (["--starting-token", token] if token else [])
+        page = aws_json(arguments, region, paging=paging)
         if not isinstance(page, dict) or not isinstance(page.get(result_key), list):
-            raise CallFailed(f"`{shown}` answered without a {result_key!r} list: {result.stdout[:200]!r}")
+            raise CallFailed(f"`{shown}` answered without a {result_key!r} list: {str(page)[:200]!r}")
         items += page[result_key]
         token = page.get("NextToken")
         if not token:

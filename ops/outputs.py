@@ -20,6 +20,7 @@ SECRET_PLACEHOLDER = "[secret]"
 
 _DIGEST = re.compile(r"@(sha256:[0-9a-f]{64})$")
 _TARGET_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup/[A-Za-z0-9-]{1,32}/[0-9a-f]{16}$")
+_PROMETHEUS_ENDPOINT = re.compile(r"^https://aps-workspaces\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/workspaces/ws-[0-9a-f-]+/?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -44,6 +45,13 @@ class StackOutputs:
     update_kubeconfig_command: str | None
     target_group_arn: str | None = None
     """With exposure loadBalancer: the target group whose health `verify` reads."""
+    alarm_names: tuple[str, ...] = ()
+    """The stack's CloudWatch alarms, whose states `verify` reports."""
+    application_log_group: str | None = None
+    """With containerInsights: where the containers' logs go."""
+    prometheus_endpoint: str | None = None
+    scrape_job: str | None = None
+    """With metricsCollection: the AMP workspace's endpoint and the backend's scrape job in it."""
 
     @property
     def image_digest(self) -> str:
@@ -87,6 +95,12 @@ class StackOutputs:
                 f"stack output 'targetGroupArn' is {target_group_arn!r}; expected "
                 "'arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<16 hex digits>'"
             )
+        prometheus_endpoint = _optional_string(raw, "prometheusEndpoint")
+        if prometheus_endpoint is not None and not _PROMETHEUS_ENDPOINT.match(prometheus_endpoint):
+            raise OutputsError(
+                f"stack output 'prometheusEndpoint' is {prometheus_endpoint!r}; expected "
+                "'https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-<id>/'"
+            )
         return cls(
             cluster_name=_string(raw, "clusterName"),
             region=_string(raw, "region"),
@@ -102,6 +116,10 @@ class StackOutputs:
             port_forward_command=port_forward,
             update_kubeconfig_command=_optional_string(raw, "updateKubeconfigCommand"),
             target_group_arn=target_group_arn,
+            alarm_names=_strings(raw, "alarmNames"),
+            application_log_group=_optional_string(raw, "applicationLogGroup"),
+            prometheus_endpoint=prometheus_endpoint,
+            scrape_job=_optional_string(raw, "scrapeJob"),
         )
 
 
@@ -168,6 +186,15 @@ def _string(raw: Mapping[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise OutputsError(f"stack output {key!r} is {value!r}; expected a non-empty string")
     return value.strip()
+
+
+def _strings(raw: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = raw.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise OutputsError(f"stack output {key!r} is {value!r}; expected a list of non-empty strings")
+    return tuple(item.strip() for item in value)
 
 
 def _optional_string(raw: Mapping[str, Any], key: str) -> str | None:

@@ -15,7 +15,7 @@ from typing import Callable, TextIO
 
 from kubernetes import client
 
-from ops import front_door, health, table
+from ops import front_door, health, observability, table
 from ops.cluster import Cluster, ClusterError, PodEvent, selector_string
 from ops.endpoint import DirectEndpoint, Endpoint, ProxyEndpoint, check_contents, check_readiness
 from ops.outputs import StackOutputs
@@ -154,6 +154,7 @@ class _Verification:
         self.check_digest(deployment, pods)
         self.check_front_door()
         self.check_http()
+        self.check_observability()
 
     def fail(self, reason: str, kind: str = UNHEALTHY) -> None:
         self.report.add(kind, [reason])
@@ -303,6 +304,20 @@ class _Verification:
         self.emit(table.render(f"FRONT DOOR {self.outputs.service_url or ''} (target group {arn})",
                                ["TARGET", "PORT", "STATE", "REASON"], rows))
         self.report.add(UNHEALTHY, front_door.failures(targets, arn))
+
+    def check_observability(self) -> None:
+        """Are the metrics and logs arriving, and is any alarm or alert firing (ops/observability.py)."""
+        outputs = self.outputs
+        sources = observability.Sources(
+            region=outputs.region, cluster_name=outputs.cluster_name, namespace=outputs.namespace,
+            alarm_names=outputs.alarm_names, application_log_group=outputs.application_log_group,
+            prometheus_endpoint=outputs.prometheus_endpoint, scrape_job=outputs.scrape_job)
+        findings = observability.check(sources, self.options.api_timeout)
+        if not findings.lines:
+            return
+        self.emit("OBSERVABILITY\n" + "\n".join(f"  {line}" for line in findings.lines))
+        self.report.add(UNHEALTHY, findings.problems)
+        self.report.add(UNREACHABLE, findings.unreachable)
 
     def check_http(self) -> None:
         endpoint = self.endpoint()

@@ -265,7 +265,7 @@ RESOURCE_FAKES = {
     "aws:amp/workspace:Workspace": _amp_workspace,
     "aws:amp/scraper:Scraper": _amp_scraper,
     "aws:cloudwatch/metricAlarm:MetricAlarm": lambda args: {
-        "arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"},
+        "name": _alarm_name(args), "arn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:{_alarm_name(args)}"},
     # A topic the engine names: its resource name and a suffix (the ARN ends with the name).
     "aws:sns/topic:Topic": lambda args: {
         "arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"},
@@ -306,6 +306,11 @@ def _image_in_preview(args: MockResourceArgs) -> dict:
     return {"imageName": name, "repoDigest": fake_image_id(name, build.get("platform") or "linux/amd64")}
 
 
+def _alarm_name(args: MockResourceArgs) -> str:
+    # The bridge autonames an alarm given no name: its resource name and a random suffix.
+    return args.inputs.get("name") or f"{args.name}-{hashlib.sha256(args.name.encode()).hexdigest()[:7]}"
+
+
 def _role_in_preview(args: MockResourceArgs) -> dict:
     # The bridge's Check autonames the role, so its name is known in preview; the role's managed
     # and inline policy lists are computed by AWS when left out.
@@ -316,6 +321,8 @@ PREVIEW_FAKES = {
     "kubernetes:core/v1:Secret": _kubernetes_autoname,
     "docker:index/image:Image": _image_in_preview,
     "aws:iam/role:Role": _role_in_preview,
+    # Autonamed in the bridge's Check too: the name is known before the alarm exists.
+    "aws:cloudwatch/metricAlarm:MetricAlarm": lambda args: {"name": _alarm_name(args)},
 }
 """What a provider computes while previewing a resource it is yet to create, beyond its inputs.
 Every other output only the cloud assigns is unknown in preview (the harness makes it so)."""

@@ -429,7 +429,7 @@ def test_stack_outputs_are_complete_and_the_kubeconfig_is_secret(stack):
     # prod collects metrics (metricsCollection) and logs (containerInsights): where to query them,
     # the alerts' topic, the log group and the dashboard are outputs.
     way_in = {"dev": {"portForwardCommand"},
-              "prod": {"serviceUrl", "targetGroupArn", "prometheusEndpoint", "alarmTopicArn",
+              "prod": {"serviceUrl", "targetGroupArn", "prometheusEndpoint", "scrapeJob", "alarmTopicArn", "alarmNames",
                        "applicationLogGroup", "dashboardName"}}[stack.stack]
     assert set(stack.exports) == {
         "region", "clusterName", "kubeconfig", "updateKubeconfigCommand", "repositoryUrl", "imageRef", "imageTag", "imageBuilt",

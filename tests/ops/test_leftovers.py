@@ -5,14 +5,13 @@ ResourceNotFoundException for a group already gone)."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from ops import EXIT_FAILED, EXIT_OK, leftovers
 from ops.__main__ import main
+from tests.support import fake_aws_cli
 
 GROUP = "/aws/eks/backend-on-eks-dev/cluster"
 INSIGHTS_GROUP = "/aws/containerinsights/backend-on-eks-dev/application"
@@ -54,14 +53,7 @@ if answer is not None:
 
 class Account:
     def __init__(self, tmp_path: Path, monkeypatch) -> None:
-        self.file = tmp_path / "account.json"
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir()
-        script = bin_dir / "aws"
-        script.write_text(f"#!{sys.executable}\n{FAKE_AWS}")
-        script.chmod(0o755)
-        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-        monkeypatch.setenv("FAKE_AWS_STATE", str(self.file))
+        self.file = fake_aws_cli.install(tmp_path, monkeypatch, FAKE_AWS)
         self.write(groups=[], clusters=[])
 
     def write(self, **state) -> None:

@@ -137,3 +137,30 @@ def test_a_failed_pulumi_command_is_reported_by_its_stderr_not_its_stdout():
     )
 
     assert command_error_reason(error) == "error: no stack named 'qa' found"
+
+
+def test_the_outputs_carry_where_the_stacks_signals_go():
+    group = "/aws/containerinsights/backend-eks/application"
+    parsed = StackOutputs.from_mapping(valid(
+        alarmNames=["a", "b"], applicationLogGroup=group, scrapeJob="backend",
+        prometheusEndpoint="https://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-0123abcd-4567/"))
+    assert (parsed.alarm_names, parsed.application_log_group, parsed.scrape_job) == (("a", "b"), group, "backend")
+    assert parsed.prometheus_endpoint.endswith("/workspaces/ws-0123abcd-4567/")
+
+
+def test_a_stack_without_observability_has_none_of_its_outputs():
+    parsed = StackOutputs.from_mapping(valid())
+    assert (parsed.alarm_names, parsed.application_log_group, parsed.prometheus_endpoint) == ((), None, None)
+
+
+@pytest.mark.parametrize("endpoint", ["http://aps-workspaces.us-east-1.amazonaws.com/workspaces/ws-1/",
+                                      "https://evil.example.com/workspaces/ws-1/",
+                                      "https://aps-workspaces.us-east-1.amazonaws.com/"])
+def test_a_prometheus_endpoint_that_is_no_amp_workspace_is_refused(endpoint):
+    with pytest.raises(OutputsError, match="stack output 'prometheusEndpoint'"):
+        StackOutputs.from_mapping(valid(prometheusEndpoint=endpoint))
+
+
+def test_alarm_names_that_are_no_list_of_names_are_refused():
+    with pytest.raises(OutputsError, match="stack output 'alarmNames' is 'a'; expected a list"):
+        StackOutputs.from_mapping(valid(alarmNames="a"))

@@ -400,3 +400,27 @@ def test_json_to_stdout_sends_the_report_to_stderr(kube_api, run_verify):
 
     assert json.loads(result.out)["verdict"] == "ok"
     assert "RESULT: OK" in result.err
+
+
+# --- observability: alarms, metrics and logs (ops/observability.py) -------------------------------
+
+
+def test_a_firing_alarm_makes_the_stack_unhealthy_after_every_other_check_passed(kube_api, run_verify, tmp_path,
+                                                                               monkeypatch):
+    from tests.ops.test_observability import Account, alarm
+    account = Account(tmp_path, monkeypatch)
+    account.write({"cloudwatch describe-alarms": {"MetricAlarms": [alarm("restarts", "ALARM", "Threshold Crossed")]}})
+    result = run_verify({**stack_outputs(kube_api), "alarmNames": ["restarts"]})
+
+    assert result.code == EXIT_UNHEALTHY, result.out
+    assert "OBSERVABILITY" in result.out and "alarm restarts is firing: Threshold Crossed" in result.out
+
+
+def test_quiet_alarms_are_shown_and_leave_the_verdict_ok(kube_api, run_verify, tmp_path, monkeypatch):
+    from tests.ops.test_observability import Account, alarm
+    account = Account(tmp_path, monkeypatch)
+    account.write({"cloudwatch describe-alarms": {"MetricAlarms": [alarm("restarts", "OK")]}})
+    result = run_verify({**stack_outputs(kube_api), "alarmNames": ["restarts"]})
+
+    assert result.code == 0, result.out
+    assert "alarm restarts: OK" in result.out and "RESULT: OK, every check passed" in result.out
