@@ -52,6 +52,11 @@ class Report:
     rollout_complete: bool = False
     # Pod name -> digest its app container runs; what the e2e test checks a rollout against.
     pod_digests: dict[str, str | None] = field(default_factory=dict)
+    # What the stack's alarms, metrics and logs say (ops/observability.py): reported, never a
+    # failure. A scraper AMP is still starting (about 20 minutes after a first `up`) or an alarm on
+    # the load balancer's targets during the rollout would otherwise fail a good deploy, and the
+    # gate would roll the image back for a fault that is not the image's.
+    observations: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[str]:
@@ -79,6 +84,7 @@ class Report:
             "rolloutComplete": self.rollout_complete,
             "podDigests": dict(sorted(self.pod_digests.items())),
             "problems": [{"kind": problem.kind, "message": problem.message} for problem in self.problems],
+            "observations": list(self.observations),
         }
 
 
@@ -306,7 +312,8 @@ class _Verification:
         self.report.add(UNHEALTHY, front_door.failures(targets, arn))
 
     def check_observability(self) -> None:
-        """Are the metrics and logs arriving, and is any alarm or alert firing (ops/observability.py)."""
+        """Are the metrics and logs arriving, and is any alarm or alert firing (ops/observability.py):
+        shown and noted in the report, not judged (see Report.observations)."""
         outputs = self.outputs
         sources = observability.Sources(
             region=outputs.region, cluster_name=outputs.cluster_name, namespace=outputs.namespace,
@@ -316,8 +323,7 @@ class _Verification:
         if not findings.lines:
             return
         self.emit("OBSERVABILITY\n" + "\n".join(f"  {line}" for line in findings.lines))
-        self.report.add(UNHEALTHY, findings.problems)
-        self.report.add(UNREACHABLE, findings.unreachable)
+        self.report.observations += [*findings.problems, *findings.unreachable]
 
     def check_http(self) -> None:
         endpoint = self.endpoint()
@@ -428,4 +434,8 @@ def _print_verdict(report: Report, out: TextIO) -> None:
         print(f"\nRESULT: FAILED, {len(report.failures)} problem(s):", file=out)
         for failure in report.failures:
             print(f"  - {failure}", file=out)
+    if report.observations:
+        print(f"NOTICE: {len(report.observations)} observability finding(s), not counted against the deploy:", file=out)
+        for observation in report.observations:
+            print(f"  - {observation}", file=out)
     out.flush()

@@ -405,22 +405,37 @@ def test_json_to_stdout_sends_the_report_to_stderr(kube_api, run_verify):
 # --- observability: alarms, metrics and logs (ops/observability.py) -------------------------------
 
 
-def test_a_firing_alarm_makes_the_stack_unhealthy_after_every_other_check_passed(kube_api, run_verify, tmp_path,
-                                                                               monkeypatch):
+def test_a_firing_alarm_is_reported_but_does_not_fail_the_deploy(kube_api, run_verify, tmp_path, monkeypatch):
+    # A rollout trips the load balancer's target alarm for a minute, and AMP's scraper needs about
+    # 20 min after a first up: failing here would make the gate roll back a good image.
     from tests.ops.test_observability import Account, alarm
     account = Account(tmp_path, monkeypatch)
     account.write({"cloudwatch describe-alarms": {"MetricAlarms": [alarm("restarts", "ALARM", "Threshold Crossed")]}})
     result = run_verify({**stack_outputs(kube_api), "alarmNames": ["restarts"]})
 
-    assert result.code == EXIT_UNHEALTHY, result.out
+    assert result.code == 0, result.out
     assert "OBSERVABILITY" in result.out and "alarm restarts is firing: Threshold Crossed" in result.out
+    assert "RESULT: OK, every check passed" in result.out
+    assert "NOTICE: 1 observability finding(s), not counted against the deploy:\n  - alarm restarts is firing" in result.out
 
 
-def test_quiet_alarms_are_shown_and_leave_the_verdict_ok(kube_api, run_verify, tmp_path, monkeypatch):
+def test_observability_findings_are_in_the_json_result(kube_api, run_verify, tmp_path, monkeypatch):
+    from tests.ops.test_observability import Account, alarm
+    account = Account(tmp_path, monkeypatch)
+    account.write({"cloudwatch describe-alarms": {"MetricAlarms": [alarm("restarts", "ALARM", "Threshold Crossed")]}})
+    result_file = tmp_path / "result.json"
+    result = run_verify({**stack_outputs(kube_api), "alarmNames": ["restarts"]}, "--json", str(result_file))
+
+    assert result.code == 0, result.out
+    report = json.loads(result_file.read_text())
+    assert report["ok"] and report["observations"] == ["alarm restarts is firing: Threshold Crossed"]
+
+
+def test_quiet_alarms_are_shown_and_leave_no_notice(kube_api, run_verify, tmp_path, monkeypatch):
     from tests.ops.test_observability import Account, alarm
     account = Account(tmp_path, monkeypatch)
     account.write({"cloudwatch describe-alarms": {"MetricAlarms": [alarm("restarts", "OK")]}})
     result = run_verify({**stack_outputs(kube_api), "alarmNames": ["restarts"]})
 
     assert result.code == 0, result.out
-    assert "alarm restarts: OK" in result.out and "RESULT: OK, every check passed" in result.out
+    assert "alarm restarts: OK" in result.out and "NOTICE" not in result.out
