@@ -147,7 +147,7 @@ if config.node_autoscaling:
         image=autoscaler_release.image,
         cluster_rules=autoscaler_release.cluster_rules,
         region=config.region,
-        depends_on=[cluster.node_group, cluster.pod_identity_agent],
+        depends_on=cluster.pod_identity_dependencies,
     ))
     role, binding = node_autoscaler.cluster_role_names[0], node_autoscaler.cluster_role_names[1]
     readable_cluster_objects += [NamedObjects("clusterroles", [role]), NamedObjects("clusterrolebindings", [binding])]
@@ -161,7 +161,7 @@ if config.container_insights:
         log_retention_days=config.container_log_retention_days,
         addon_version=config.addon_versions.amazon_cloudwatch_observability,
         log_group_tags={control_plane_logs.OWNER_TAG: control_plane_logs.owner()},
-        depends_on=[cluster.node_group, cluster.pod_identity_agent],
+        depends_on=cluster.pod_identity_dependencies,
     ))
     pulumi.export("applicationLogGroup", container_insights.application_log_group_name)
 
@@ -193,6 +193,9 @@ if config.viewer_principal_arns:
         namespaced_objects=readable_namespaced_objects,
     ))
 
+# How clients reach the service, and the load balancer's dimensions its alarm and dashboard read.
+service_url: pulumi.Output[str] | None
+load_balancer_dimensions: tuple[pulumi.Output[str], pulumi.Output[str]] | None
 if config.exposure == "loadBalancer":
     front_door = FrontDoor("front-door", FrontDoorArgs(
         vpc_id=network.vpc_id,

@@ -111,7 +111,7 @@ def cluster_access(config: settings.StackSettings) -> ClusterAccess:
             f"backend-on-eks:viewerPrincipalArns lists {creator}, the cluster's creator: EKS made it "
             "cluster admin and it stays so; delete its entry with `aws eks delete-access-entry` to demote it"
         )
-    wanted = [(arn, CLUSTER_ADMIN_POLICY, ()) for arn in (*config.admin_principal_arns, *config.deploy_principal_arns)]
+    wanted: list[tuple[str, str, tuple[str, ...]]] = [(arn, CLUSTER_ADMIN_POLICY, ()) for arn in (*config.admin_principal_arns, *config.deploy_principal_arns)]
     wanted += [(arn, VIEW_POLICY, (STACK_READERS_GROUP,)) for arn in config.viewer_principal_arns]
     grants = {
         settings.access_entry_key(arn): AccessGrant(arn, policy, groups)

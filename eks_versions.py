@@ -187,7 +187,8 @@ def table_problems(rows: list[EksVersion] | tuple[EksVersion, ...]) -> list[str]
         if row_minor is None:
             problems.append(f"{row.version!r}: not a Kubernetes version of the form 1.<minor>")
             continue
-        if previous is not None and row_minor <= minor(previous.version):
+        # `previous` is only ever a row whose version read as 1.<minor>.
+        if previous is not None and row_minor <= (minor(previous.version) or 0):
             problems.append(f"{row.version}: comes after {previous.version}; rows must be oldest first, once each")
         if not row.released < row.end_of_standard_support < row.end_of_extended_support:
             problems.append(
@@ -311,6 +312,7 @@ def check(
                 f"accepted on {today.isoformat()}: {accepted}"
             )
         return problems, warnings
+    assert row is not None  # row_status is UNKNOWN for a version the table lacks
 
     if status == ENDED:
         problems.append(

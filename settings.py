@@ -225,6 +225,7 @@ def _load_backend_config() -> ModuleType:
     """
     path = Path(__file__).parent / "app" / "backend" / "config.py"
     spec = importlib.util.spec_from_file_location("backend_on_eks_app_config", path)
+    assert spec is not None and spec.loader is not None  # a .py file path always has both
     module = importlib.util.module_from_spec(spec)
     # dataclasses resolve the module's annotations through sys.modules.
     sys.modules[spec.name] = module
@@ -787,7 +788,7 @@ def parse(
     principal_lists = {
         name: read.string_list(
             key(name), lambda v: iam_principal_problem(v, region) is None,
-            lambda v: iam_principal_problem(v, region),
+            lambda v: iam_principal_problem(v, region) or "",
         )
         for name in ("adminPrincipalArns", "deployPrincipalArns", "viewerPrincipalArns")
     }
@@ -1014,7 +1015,11 @@ def _quantity(read: _Reader, key: str, amount: Callable[[str], Decimal | None], 
               show: Callable[[int], str], example: str) -> str:
     low, high = bounds
     what = "CPU" if amount is cpu_millicores else "memory"
-    value = read.string(key, lambda v: amount(v) is not None and low <= amount(v) <= high,
+    def within(text: str) -> bool:
+        found = amount(text)
+        return found is not None and low <= found <= high
+
+    value = read.string(key, within,
                         f"must be a {what} quantity from {show(low)} to {show(high)}, such as {example}")
     return value
 
@@ -1025,10 +1030,11 @@ def _check_pods_fit_the_node_group(read: _Reader, instance_types: tuple[str, ...
     listed size, all its vCPUs for this backend (the system pods and the kubelet's reserve take
     some in truth). A stack that fails this leaves pods Pending forever."""
     sizes = [instance_vcpus_at_most(instance_type) for instance_type in instance_types]
-    if not sizes or None in sizes:
-        return
-    largest = max(sizes) * 1000
+    known = [size for size in sizes if size is not None]
     requested = cpu_millicores(cpu_request)
+    if not sizes or len(known) < len(sizes) or requested is None:
+        return
+    largest = max(known) * 1000
     if requested > largest:
         read.fail(f"{PROJECT}:cpuRequest", cpu_request,
                   f"no listed instance type has that much: the largest has at most {_show_cpu(largest)} vCPUs")
@@ -1131,16 +1137,16 @@ def _check_one_entry_per_principal(read: _Reader, principal_lists: Mapping[str, 
                          "a principal gets one access entry: list it in one of these only")
     for spelled in spellings.values():
         if len({arn for _, arn in spelled}) > 1:
-            names = tuple(dict.fromkeys(f"{PROJECT}:{name}" for name, _ in spelled))
-            read.problem(names, ", ".join(repr(arn) for _, arn in spelled),
+            keys = tuple(dict.fromkeys(f"{PROJECT}:{name}" for name, _ in spelled))
+            read.problem(keys, ", ".join(repr(arn) for _, arn in spelled),
                          "these name one principal (IAM compares names without their path and in any case): "
                          "it gets one access entry; list it once")
     by_key: dict[str, list[str]] = {}
     for arn in listed_in:
         by_key.setdefault(access_entry_key(arn), []).append(arn)
-    for arns in by_key.values():
-        if len(arns) > 1:
-            read.problem(tuple(f"{PROJECT}:{name}" for name in principal_lists), ", ".join(sorted(arns)),
+    for colliding in by_key.values():
+        if len(colliding) > 1:
+            read.problem(tuple(f"{PROJECT}:{name}" for name in principal_lists), ", ".join(sorted(colliding)),
                          "these principals differ only in characters an access entry's name cannot hold; "
                          "rename one of them")
 

@@ -79,6 +79,11 @@ class ClusterArgs:
     """Tags of the control-plane log group: how a later run tells it from one EKS re-created."""
 
 
+def _autoscaling_group_names(group: aws.eks.NodeGroup) -> pulumi.Output[list[str]]:
+    return group.resources.apply(lambda resources: sorted(
+        str(asg.name) for resource in resources for asg in resource.autoscaling_groups or []))
+
+
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 VIEW_POLICY = "AmazonEKSViewPolicy"
 # The association's name per policy; "cluster-admin" as before, so existing entries are not replaced.
@@ -94,11 +99,13 @@ class Cluster(pulumi.ComponentResource):
     cluster_arn: pulumi.Output[str]
     kubeconfig: pulumi.Output[str]
     node_security_group_id: pulumi.Output[str]
-    node_subnet_ids: pulumi.Output[list[str]]
+    node_subnet_ids: pulumi.Output[Sequence[str]]
     node_role_arn: pulumi.Output[str]
     node_group: eks.ManagedNodeGroup
     pod_identity_agent: aws.eks.Addon | None
-    """What a workload using Pod Identity waits for: its pods get no credentials before the agent runs."""
+    pod_identity_dependencies: list[pulumi.Resource]
+    """What a workload using Pod Identity waits for: the nodes it runs on and the agent, without
+    which its pods get no credentials (until they restart)."""
     autoscaling_group_names: pulumi.Output[list[str]]
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -114,6 +121,7 @@ class Cluster(pulumi.ComponentResource):
         if args.metrics_server:
             self._metrics_server(cluster, node_group)
         self.pod_identity_agent = self._pod_identity_agent(cluster, node_group) if args.pod_identity_agent else None
+        self.pod_identity_dependencies = [node_group, *([self.pod_identity_agent] if self.pod_identity_agent else [])]
 
         self.cluster_name = pulumi.Output.from_input(args.cluster_name)
         self.cluster_arn = cluster.eks_cluster.arn
@@ -124,9 +132,7 @@ class Cluster(pulumi.ComponentResource):
         self.node_group = node_group
         # The node group's Auto Scaling groups (EKS makes one), which a load balancer's target group
         # is attached to so that every node, present and future, registers itself.
-        self.autoscaling_group_names = node_group.node_group.apply(lambda group: group.resources).apply(
-            lambda resources: sorted(asg.name for resource in resources for asg in resource.autoscaling_groups or [])
-        )
+        self.autoscaling_group_names = node_group.node_group.apply(_autoscaling_group_names)
         self.register_outputs({
             "cluster_name": self.cluster_name,
             "cluster_arn": self.cluster_arn,

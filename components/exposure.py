@@ -48,7 +48,8 @@ class NodePortAccess(pulumi.ComponentResource):
             # EKS tags every managed node with its cluster's name. Nodes come and go, so this
             # is the address at the time of the last `up`; any running node serves the port.
             nodes = aws.ec2.get_instances_output(
-                instance_tags={"eks:cluster-name": args.cluster_name},
+                # An invoke's _output form resolves Inputs inside its arguments' mappings too.
+                instance_tags={"eks:cluster-name": args.cluster_name},  # type: ignore[dict-item]
                 instance_state_names=["running"],
                 opts=pulumi.InvokeOutputOptions(parent=self, depends_on=list(args.nodes)),
             )

@@ -24,7 +24,7 @@ domain, the NLB serves plain TCP on 80 at its own DNS name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -181,7 +181,7 @@ class FrontDoor(pulumi.ComponentResource):
             aws.autoscaling.Attachment(
                 f"{self._prefix}-nodes-{index}",
                 autoscaling_group_name=pulumi.Output.from_input(self._args.autoscaling_group_names).apply(
-                    lambda names, index=index: names[index]
+                    _at(index)
                 ),
                 lb_target_group_arn=target_group.arn,
                 opts=self._child,
@@ -241,3 +241,8 @@ class FrontDoor(pulumi.ComponentResource):
             )],
             opts=self._child,
         )
+
+
+def _at(index: int) -> Callable[[Sequence[str]], str]:
+    """The item at `index` of a list an Output resolves to (bound now, not when the loop ends)."""
+    return lambda names: names[index]

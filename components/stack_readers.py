@@ -28,7 +28,7 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 class NamedObjects:
     resource: str
     """The plural resource name, e.g. "clusterroles"."""
-    names: pulumi.Input[Sequence[str]]
+    names: pulumi.Input[Sequence[pulumi.Input[str]]]
     api_group: str = RBAC_GROUP
 
 

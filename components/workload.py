@@ -100,7 +100,7 @@ class Workload(pulumi.ComponentResource):
         deployment = self._deployment(namespace, self._environment_secret(namespace))
         service = self._service(namespace)
         if args.max_replicas is not None:
-            self._autoscaler(namespace, deployment)
+            self._autoscaler(namespace, deployment, args.max_replicas)
         self._disruption_budget(namespace)
         self._network_policy(namespace)
 
@@ -206,7 +206,7 @@ class Workload(pulumi.ComponentResource):
             opts=self._child,
         )
 
-    def _autoscaler(self, namespace: pulumi.Input[str], deployment: k8s.apps.v1.Deployment):
+    def _autoscaler(self, namespace: pulumi.Input[str], deployment: k8s.apps.v1.Deployment, max_replicas: int):
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{self._prefix}-autoscaler",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=self._args.app_name, namespace=namespace, labels=self._labels),
@@ -215,7 +215,7 @@ class Workload(pulumi.ComponentResource):
                     api_version="apps/v1", kind="Deployment", name=deployment.metadata.name,
                 ),
                 min_replicas=self._args.replicas,
-                max_replicas=self._args.max_replicas,
+                max_replicas=max_replicas,
                 metrics=[k8s.autoscaling.v2.MetricSpecArgs(
                     type="Resource",
                     resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(

@@ -168,7 +168,7 @@ def eks_rows(cluster_versions: list[Any], addon_answers: dict[str, list[Any]],
             kept.append(row)
     defaults = {name: _addon_defaults(name, answer) for name, answer in addon_answers.items()}
     rows = list(kept)
-    for version in sorted(answered, key=minors.get):
+    for version in sorted(answered, key=lambda answered_version: minors[answered_version]):
         entry = answered[version]
         dates = {}
         for field in ("releaseDate", "endOfStandardSupportDate", "endOfExtendedSupportDate"):
@@ -200,7 +200,7 @@ def _addon_defaults(name: str, addons: list[Any]) -> dict[str, str]:
             for compatibility in version.get("compatibilities") or []:
                 if not isinstance(compatibility, dict) or not compatibility.get("defaultVersion"):
                     continue
-                cluster_version = compatibility.get("clusterVersion")
+                cluster_version = str(compatibility.get("clusterVersion"))
                 earlier = defaults.setdefault(cluster_version, version["addonVersion"])
                 if earlier != version["addonVersion"]:
                     raise CallFailed(f"{call}: two default versions for Kubernetes {cluster_version}: "

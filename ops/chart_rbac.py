@@ -182,12 +182,12 @@ def _operand(tokens: list[str], values: dict[str, Any], source: str) -> tuple[An
     if head in ("true", "false"):
         return head == "true", rest
     if head.startswith(".Values."):
-        value: Any = values
+        found: Any = values
         for key in head.removeprefix(".Values.").split("."):
-            if not isinstance(value, dict) or key not in value:
+            if not isinstance(found, dict) or key not in found:
                 raise ChartError(f"{{{{ {source} }}}}: reads {head}, a value this renderer does not know")
-            value = value[key]
-        return value, rest
+            found = found[key]
+        return found, rest
     raise ChartError(f"{{{{ {source} }}}}: cannot evaluate {head!r}")
 
 

@@ -118,7 +118,9 @@ class Cluster:
         "the endpoint did not answer 200".
         """
         try:
-            response = self.core.connect_get_namespaced_service_proxy_with_path(
+            # With _preload_content=False the client returns the urllib3 response, not the str its
+            # signature declares.
+            response: Any = self.core.connect_get_namespaced_service_proxy_with_path(
                 service_port,
                 self.namespace,
                 path,

@@ -20,7 +20,9 @@ CONTENT_FIELDS = ("id", "title", "url")
 
 
 class Endpoint(Protocol):
-    description: str
+    @property
+    def description(self) -> str:
+        """What was asked, for the report: the URL, or the proxy path."""
 
     def get(self, path: str) -> tuple[int, bytes]:
         """GET `path` (no leading '/'); (status, body), status 0 when nothing answered."""

@@ -119,7 +119,10 @@ def pod_failures(pods: list[client.V1Pod]) -> list[str]:
 
 
 def restarts(pod: client.V1Pod) -> int:
-    return sum(status.restart_count or 0 for status in pod.status.container_statuses or [])
+    total = 0
+    for status in pod.status.container_statuses or []:
+        total += status.restart_count or 0
+    return total
 
 
 def container_state(pod: client.V1Pod) -> str:

@@ -114,7 +114,7 @@ def _container_insights(sources: Sources, findings: Findings, aws: AwsCli, timeo
 
 def _logs(sources: Sources, findings: Findings, aws: AwsCli, timeout: float, now: float) -> None:
     # Not describe-log-streams' lastEventTimestamp: CloudWatch updates it eventually, up to an hour late.
-    group = sources.application_log_group
+    group = str(sources.application_log_group)  # the step runs only when the stack exports one
     since = int((now - LOG_FRESHNESS_SECONDS) * 1000)
     answer = aws(["logs", "filter-log-events", "--log-group-name", group, "--start-time", str(since),
                   "--filter-pattern", f'{{ $.kubernetes.namespace_name = "{sources.namespace}" }}',
@@ -133,7 +133,7 @@ def _prometheus(sources: Sources, findings: Findings, aws: AwsCli, timeout: floa
         raise ObservabilityError("`aws configure export-credentials` gave no credentials to sign AMP's queries with")
     auth = AWS4Auth(credentials["AccessKeyId"], credentials["SecretAccessKey"], sources.region, "aps",
                     session_token=credentials.get("SessionToken"))
-    endpoint = sources.prometheus_endpoint.rstrip("/") + "/"
+    endpoint = str(sources.prometheus_endpoint).rstrip("/") + "/"  # the step runs only when exported
     up = _prometheus_get(http, auth, endpoint + "api/v1/query", {"query": f'up{{job="{sources.scrape_job}"}}'}, timeout)
     answering = sorted(sample.get("metric", {}).get("pod", "?") for sample in _list(up, "result")
                        if isinstance(sample, dict) and (sample.get("value") or [None, None])[1] == "1")

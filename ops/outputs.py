@@ -56,7 +56,9 @@ class StackOutputs:
     @property
     def image_digest(self) -> str:
         """`sha256:<hex>` of the image the stack built; validated at construction."""
-        return _DIGEST.search(self.image_ref).group(1)
+        match = _DIGEST.search(self.image_ref)
+        assert match is not None  # from_mapping refuses an imageRef without one
+        return match.group(1)
 
     def __repr__(self) -> str:
         # The kubeconfig is a secret output: keep it out of reprs, logs and tracebacks.

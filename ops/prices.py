@@ -154,7 +154,8 @@ def stack_needs(project_dir: Path = PROJECT_DIR) -> tuple[set[str], set[str]]:
 def _on_demand_price(product_text: Any, call: str) -> tuple[dict, str, float]:
     """(attributes, unit, USD) of one PriceList entry: its first-tier on-demand dimension."""
     try:
-        product = json.loads(product_text) if isinstance(product_text, str) else None
+        # Not a string: None, whose subscript below raises the TypeError the caller is told of.
+        product: Any = json.loads(product_text) if isinstance(product_text, str) else None
         attributes = product["product"]["attributes"]
         dimensions = [dimension for term in product["terms"]["OnDemand"].values()
                       for dimension in term["priceDimensions"].values()]

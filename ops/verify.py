@@ -259,14 +259,15 @@ class _Verification:
         limit = self.options.events_per_pod
         if limit == 0:
             return
-        rows = []
+        rows: list[list[object]] = []
         for pod in pods:
+            name = pod.metadata.name or ""  # a pod the API server lists always has one
             try:
-                events = self.cluster.pod_events(pod.metadata.name, limit)
+                events = self.cluster.pod_events(name, limit)
             except ClusterError as error:
                 self.fail(str(error), _kind_of(error))
                 continue
-            rows.extend(_event_row(pod.metadata.name, event) for event in events)
+            rows.extend(_event_row(name, event) for event in events)
         headers = ["POD", "TIME (UTC)", "TYPE", "REASON", "COUNT", "MESSAGE"]
         self.emit(table.render(f"EVENTS (latest {limit} per pod)", headers, rows))
 
@@ -279,7 +280,7 @@ class _Verification:
             for status in pod.status.container_statuses or []:
                 if status.name in names:
                     running = health.digest_of(status.image_id)
-                    self.report.pod_digests[pod.metadata.name] = running
+                    self.report.pod_digests[pod.metadata.name or ""] = running
                     if running is None:
                         rows.append([pod.metadata.name, status.name, "-", "not pulled yet"])
                     else:

@@ -52,7 +52,7 @@ def _public_space_v4() -> list[ipaddress.IPv4Network]:
     return space
 
 
-PUBLIC_SPACE = {4: tuple(_public_space_v4()), 6: (GLOBAL_UNICAST,)}
+PUBLIC_SPACE: dict[int, tuple[Network, ...]] = {4: tuple(_public_space_v4()), 6: (GLOBAL_UNICAST,)}
 
 
 def network(block: object) -> Network | None:
@@ -75,8 +75,11 @@ def covers_internet(blocks: Iterable[object]) -> bool:
     callers decide what an unreadable block means."""
     networks = [n for n in map(network, blocks) if n is not None]
     for version, public in PUBLIC_SPACE.items():
-        union = list(ipaddress.collapse_addresses(n for n in networks if n.version == version))
-        if union and all(any(block.subnet_of(merged) for merged in union) for block in public):
+        # One IP version per call, as collapse_addresses requires; typeshed cannot see it.
+        union: list[Network] = list(ipaddress.collapse_addresses(  # type: ignore[type-var]
+            n for n in networks if n.version == version))
+        if union and all(any(block.subnet_of(merged) for merged in union)  # type: ignore[arg-type]
+                         for block in public):
             return True
     return False
 

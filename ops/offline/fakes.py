@@ -303,7 +303,8 @@ def _image_in_preview(args: MockResourceArgs) -> dict:
     if inputs.get("buildOnPreview") is not True or any(_unknown(value) for value in needed):
         return {}
     name = inputs["imageName"]
-    return {"imageName": name, "repoDigest": fake_image_id(name, build.get("platform") or "linux/amd64")}
+    platform = build.get("platform") if isinstance(build, dict) else None
+    return {"imageName": name, "repoDigest": fake_image_id(name, platform or "linux/amd64")}
 
 
 def _alarm_name(args: MockResourceArgs) -> str:

@@ -543,7 +543,7 @@ def evaluate(
     recording_mocks = RecordingMocks(fakes, invoke_fakes, preview, preview_fakes, deployed, child_references)
     monitor = RecordingMonitor(recording_mocks)
 
-    runtime_settings.set_root_resource(None)
+    runtime_settings.set_root_resource(None)  # type: ignore[arg-type]  # forget the previous run's stack
     pulumi.runtime.config.set_all_config(dict(config), list(secret_keys))
     pulumi.runtime.set_mocks(recording_mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
     runtime_settings.SETTINGS.rpc_manager.clear()
@@ -557,12 +557,16 @@ def evaluate(
         program_today = today if today is not None else _calendar.utc_today()
         try:
             with _running_in(project_dir):
-                importlib.import_module("eks_versions").utc_today = lambda: program_today
-                _sync_await(run_pulumi_func(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")))
+                setattr(importlib.import_module("eks_versions"), "utc_today", lambda: program_today)
+
+                def program() -> None:
+                    runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__")
+
+                _sync_await(run_pulumi_func(program))
         except Exception as error:  # noqa: BLE001 - handed to the test with what was registered
             raise ProgramFailed(error, monitor.registrations) from error
 
-        root = runtime_settings.get_root_resource()
+        root: Any = runtime_settings.get_root_resource()  # the Stack the program ran in
         exports, secret_exports = {}, set()
         for name, output in root.outputs.items():
             as_output = pulumi.Output.from_input(output)

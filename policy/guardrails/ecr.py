@@ -4,11 +4,10 @@ from __future__ import annotations
 
 
 from pulumi_policy import (
-    ReportViolation,
     ResourceValidationArgs,
 )
 
-from .values import _map, _seq
+from .values import Report, _map, _seq
 
 
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
@@ -16,7 +15,7 @@ ECR_REGISTRY_SCANNING = "aws:ecr/registryScanningConfiguration:RegistryScanningC
 ECR_KMS_TYPES = ("KMS", "KMS_DSSE")
 
 
-def _ecr_scan_on_push(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _ecr_scan_on_push(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == ECR_REPOSITORY:
         # `is True`: the string "false" is truthy and must not read as a yes.
         if _map(args.props.get("imageScanningConfiguration")).get("scanOnPush") is not True:
@@ -36,7 +35,7 @@ def _ecr_scan_on_push(args: ResourceValidationArgs, report: ReportViolation) -> 
                "each repository's own scanOnPush.")
 
 
-def _ecr_immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _ecr_immutable_tags(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == ECR_REPOSITORY:
         # Exactly IMMUTABLE: IMMUTABLE_WITH_EXCLUSION leaves the excluded tags movable.
         if args.props.get("imageTagMutability") != "IMMUTABLE":
@@ -44,7 +43,7 @@ def _ecr_immutable_tags(args: ResourceValidationArgs, report: ReportViolation) -
                    f"got {args.props.get('imageTagMutability') or 'MUTABLE (the default)'}.")
 
 
-def _ecr_kms_encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _ecr_kms_encryption(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == ECR_REPOSITORY:
         configurations = _seq(args.props.get("encryptionConfigurations"))
         types = [_map(c).get("encryptionType") for c in configurations]

@@ -5,20 +5,19 @@ from __future__ import annotations
 import re
 
 from pulumi_policy import (
-    ReportViolation,
     ResourceValidationArgs,
 )
 
 from .cidrs import _covers_internet, _network, _unreadable_cidrs
 from .ecr import ECR_REPOSITORY
 from .production import _is_production, _stack_of
-from .values import _map, _seq, _strings
+from .values import Report, _map, _seq, _strings
 
 
 KMS_KEY_ARN = re.compile(r"arn:aws(?:-cn|-us-gov)?:kms:[a-z0-9-]+:[0-9]{12}:(?:key|alias)/[A-Za-z0-9/_+=,.@:-]+")
 
 
-def _eks_secrets_encryption(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _eks_secrets_encryption(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == "eks:index:Cluster":
         # pulumi-eks encrypts exactly `secrets` with this key; without it, nothing.
         key = args.props.get("encryptionConfigKeyArn")
@@ -34,13 +33,13 @@ def _eks_secrets_encryption(args: ResourceValidationArgs, report: ReportViolatio
                    f"[secrets], provider.keyArn: a KMS key ARN); got resources {resources}, key {key!r}.")
 
 
-def _eks_audit_logs(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _eks_audit_logs(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type in ("eks:index:Cluster", "aws:eks/cluster:Cluster"):
         if "audit" not in _strings(args.props.get("enabledClusterLogTypes")):
             report("EKS cluster must send its audit log to CloudWatch (enabledClusterLogTypes includes audit).")
 
 
-def _eks_endpoint_restricted_in_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _eks_endpoint_restricted_in_production(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type == "eks:index:Cluster":
         vpc = args.props
     elif args.resource_type == "aws:eks/cluster:Cluster":
@@ -60,7 +59,7 @@ def _eks_endpoint_restricted_in_production(args: ResourceValidationArgs, report:
 STATEFUL_TYPES = (ECR_REPOSITORY, "aws:kms/key:Key", "eks:index:Cluster", "aws:eks/cluster:Cluster")
 
 
-def _protected_in_production(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _protected_in_production(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type in STATEFUL_TYPES and _is_production(args.urn, args.get_config()):
         if args.opts.protect is not True:
             report(f"{args.resource_type} {args.name!r} holds state and must be protected "

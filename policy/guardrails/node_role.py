@@ -38,7 +38,7 @@ NODE_ROLE_USES = {
 
 def _allowed_node_policy(arn: Any) -> bool:
     match = AWS_MANAGED_POLICY.fullmatch(arn) if isinstance(arn, str) else None
-    return bool(match) and match.group(1) in NODE_ROLE_POLICIES
+    return match is not None and match.group(1) in NODE_ROLE_POLICIES
 
 
 def _policy_shown(arn: Any) -> str:

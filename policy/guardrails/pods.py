@@ -7,12 +7,11 @@ from collections.abc import Mapping
 from typing import Any, Iterator
 
 from pulumi_policy import (
-    ReportViolation,
     ResourceValidationArgs,
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from .values import _is_list, _map, _number, _seq, _shown, _strings
+from .values import Report, _is_list, _map, _number, _seq, _shown, _strings
 
 
 # Every Kubernetes resource is searched for pod specs by shape, not by kind: a Deployment's
@@ -77,7 +76,7 @@ def _name(container: Mapping[str, Any]) -> str:
 
 def _pod_policy(validate):
     """Runs `validate(report, pod, holder)` for every pod spec of a Kubernetes resource."""
-    def check(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    def check(args: ResourceValidationArgs, report: Report) -> None:
         if not args.resource_type.startswith("kubernetes:"):
             return
         for pod, holder in _pod_specs(args.props):
@@ -125,7 +124,7 @@ def _positive_quantity(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     match = _QUANTITY.fullmatch(value)
-    return bool(match) and float(match.group(1)) > 0
+    return match is not None and float(match.group(1)) > 0
 
 
 def _has_limits(report, pod, container) -> None:

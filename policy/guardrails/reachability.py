@@ -14,7 +14,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from .cidrs import _covers_internet, _network, _unreadable_cidrs
 from .production import _is_production
-from .values import _is_list, _map, _number, _seq, _shown
+from .values import Report, _is_list, _map, _number, _seq, _shown
 
 
 # Every ingress rule is read as (protocol, ports, address set). For each protocol and port the
@@ -310,7 +310,7 @@ def _listener_tls_in_production(args: StackValidationArgs, report: ReportViolati
                    listener.urn)
 
 
-def _listener_modern_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _listener_modern_tls(args: ResourceValidationArgs, report: Report) -> None:
     if args.resource_type not in LISTENERS or str(args.props.get("protocol")).strip().upper() not in TLS_PROTOCOLS:
         return
     policy = args.props.get("sslPolicy")

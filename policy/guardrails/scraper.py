@@ -79,7 +79,7 @@ def _groups(scraper) -> tuple[set[str], list[str]]:
     deps = scraper.property_dependencies.get("source", [])
     own = {d.urn for d in deps if d.resource_type == SECURITY_GROUP}
     given = _map(_map(scraper.props.get("source")).get("eks")).get("securityGroupIds")
-    count = len(given) if _is_list(given) else 0
+    count = len(given or ()) if _is_list(given) else 0
     problems = []
     if not own:
         problems.append("no security group of this stack (without one it gets whatever AWS picks, or the "

@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from typing import Any, Iterator
 
 from pulumi_policy import (
-    ReportViolation,
     ResourceValidationArgs,
 )
 from pulumi_policy.proxy import UnknownValueError
 
 from .cidrs import _covers_internet, _network, _unreadable_cidrs
 from .pods import _objects
-from .values import _map, _seq
+from .values import Report, _map, _seq
 
 
 SERVICE_TYPES = ("kubernetes:core/v1:Service", "kubernetes:core/v1:ServicePatch")
@@ -49,14 +48,14 @@ def _services(args: ResourceValidationArgs) -> Iterator[tuple[str, Mapping[str, 
             yield f"Service {name!r} inside {args.resource_type} {args.name!r}", found
 
 
-def _service_not_open_to_world(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _service_not_open_to_world(args: ResourceValidationArgs, report: Report) -> None:
     if not args.resource_type.startswith("kubernetes:"):
         return
     for label, service in _services(args):
         _judge_service(label, service, report)
 
 
-def _judge_service(label: str, service: Mapping[str, Any], report: ReportViolation) -> None:
+def _judge_service(label: str, service: Mapping[str, Any], report: Report) -> None:
     spec = _map(service.get("spec"))
     if _seq(spec.get("externalIPs")):
         report(f"{label} must not claim externalIPs (every node would forward them to it); "

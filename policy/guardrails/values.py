@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
+
+
+class Report(Protocol):
+    """pulumi_policy's ReportViolation as the analyzer hands it over: the URN may be left out (the
+    resource's own, for a resource policy), though the SDK's type alias lists it as required."""
+
+    def __call__(self, message: str, urn: str | None = None) -> None: ...
 
 
 # The analyzer hands objects and lists as read-only proxies (Mapping / Sequence, not dict / list)
