@@ -49,9 +49,11 @@ def create_app(config: Settings | None = None) -> APIFlask:
     app.extensions["settings"] = settings
     service = app.extensions["contents"] = ContentsService(settings)
     app.register_blueprint(bp)
-    app.spec_processor(describe_contents)
+    # APIFlask hands the processor the spec as a dict (SPEC_FORMAT json); its hint also allows YAML text.
+    app.spec_processor(describe_contents)  # type: ignore[arg-type]
     _instrument(app)
-    app.wsgi_app = RequestLimits(CacheHitMiddleware(app.wsgi_app, service))
+    # Flask's documented way to add WSGI middleware, though the stubs declare wsgi_app a method.
+    app.wsgi_app = RequestLimits(CacheHitMiddleware(app.wsgi_app, service))  # type: ignore[method-assign]
     return app
 
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeGuard, TypeVar
 
 from cachetools import LRUCache
 
@@ -50,7 +50,7 @@ class _Flight:
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.value = None
+        self.value: Any = None  # the fetch's V, once done without error
         self.error: Exception | None = None
 
 
@@ -90,7 +90,7 @@ class TopicCache(Generic[V]):
                 return self._stale_or_raise(entry, failure.error)
             flight = self._flights.get(key)
             leader = flight is None
-            if leader:
+            if flight is None:
                 flight = self._flights[key] = _Flight()
 
         if leader:
@@ -142,7 +142,7 @@ class TopicCache(Generic[V]):
             return failure
         return None
 
-    def _is_fresh(self, entry: _Entry[V] | None) -> bool:
+    def _is_fresh(self, entry: _Entry[V] | None) -> TypeGuard[_Entry[V]]:
         return entry is not None and self._clock() - entry.fetched_at < self._ttl
 
     @staticmethod

@@ -86,7 +86,7 @@ def main() -> int:
         interrupt(*args, **kwargs)
 
     # granian installs its signal handlers from this attribute when it starts.
-    server.signal_handler_interrupt = on_interrupt
+    server.signal_handler_interrupt = on_interrupt  # type: ignore[method-assign]
     admin.start()
     try:
         server.serve()

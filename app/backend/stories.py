@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 MAX_ID_LENGTH = 64
@@ -85,11 +86,11 @@ def _id(value: object) -> str | None:
     return None
 
 
-def _text(value: object) -> bool:
+def _text(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.strip() != ""
 
 
-def _web_link(value: object) -> bool:
+def _web_link(value: object) -> TypeGuard[str]:
     if not _text(value) or _NOT_IN_A_LINK.search(value):
         return False
     try:

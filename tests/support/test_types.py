@@ -1,4 +1,4 @@
-"""mypy over the files pyproject.toml names (the program, ops/, the policy pack): no finding."""
+"""mypy over the files pyproject.toml names (the program, ops/, the policy pack, the backend): no finding."""
 
 from __future__ import annotations
 
