@@ -704,11 +704,7 @@ def parse(
     def key(name: str) -> str:
         return f"{PROJECT}:{name}"
 
-    for name in sorted(set(raw) - set(CONFIG_KEYS)):
-        close = difflib.get_close_matches(name, CONFIG_KEYS, n=1)
-        read.fail(key(name), raw[name],
-                  f"is not a key of this project (Pulumi.yaml declares every key); did you mean {key(close[0])}?"
-                  if close else "is not a key of this project (Pulumi.yaml declares every key)")
+    _refuse_undeclared_keys(read, raw)
 
     region_value = read.string(
         "aws:region", lambda v: v in AWS_REGIONS,
@@ -733,30 +729,17 @@ def parse(
         "must not be empty: a Kubernetes minor version such as 1.35, or remove the key for Pulumi.yaml's default",
     )
     upgrade_policy = read.choice(key("kubernetesUpgradePolicy"), eks_versions.SUPPORT_TYPES)
-    version_problems, version_warnings = eks_versions.check(
-        kubernetes_version, today or eks_versions.utc_today(),
-        upgrade_policy if upgrade_policy in eks_versions.SUPPORT_TYPES else None,
-    ) if read.ok(key("kubernetesVersion")) else ([], [])
-    for problem in version_problems:
-        read.fail(key("kubernetesVersion"), kubernetes_version, problem)
+    version_warnings = _check_kubernetes_version(read, kubernetes_version, upgrade_policy, today)
     vpc_cidr = read.string(
         key("vpcCidr"), _vpc_cidr_fits,
         f"must be a private IPv4 CIDR block from /{VPC_PREFIX_RANGE[0]} to /{VPC_PREFIX_RANGE[1]} "
         f"within {', '.join(map(str, PRIVATE_RANGES))} (RFC 1918)",
     )
-    if read.ok(key("vpcCidr")) and ipaddress.IPv4Network(vpc_cidr).overlaps(DOCKER_BRIDGE):
-        read.fail(key("vpcCidr"), vpc_cidr,
-                  f"overlaps {DOCKER_BRIDGE}, Docker's default bridge: a machine running Docker (the CI "
-                  "runner, a laptop on the VPN) sends packets for it to its own bridge; choose another block")
+    _check_vpc_avoids_the_docker_bridge(read, vpc_cidr)
     az_count = read.integer(key("availabilityZoneCount"), *AVAILABILITY_ZONE_RANGE)
     nat_strategy = read.choice(key("natGatewayStrategy"), NAT_GATEWAY_STRATEGIES)
     node_subnets = read.choice(key("nodeSubnets"), NODE_SUBNET_KINDS)
-    if nat_strategy == "None" and node_subnets == "private":
-        read.problem(
-            (key("natGatewayStrategy"), key("nodeSubnets")), "'None'/'private'",
-            "nodes in private subnets need a NAT gateway to pull images and reach the upstream: "
-            "choose Single or OnePerAz, or put the nodes in public subnets",
-        )
+    _check_private_nodes_have_a_nat_gateway(read, nat_strategy, node_subnets)
     instance_types = read.string_list(
         key("nodeInstanceTypes"), lambda v: _INSTANCE_TYPE.fullmatch(v) is not None and not v.startswith("mac"),
         lambda v: ("is an EC2 Mac instance type: Mac instances run only macOS on dedicated hosts, and an EKS node "
@@ -817,12 +800,7 @@ def parse(
     _check_cidr_list(read, key("nodePortIngressCidrs"), ingress_cidrs, NEVER_A_SOURCE,
                      "no client connects from it; list the networks the clients are in")
     exposure = read.choice(key("exposure"), EXPOSURES)
-    if exposure == "loadBalancer" and ingress_cidrs:
-        read.problem(
-            (key("exposure"), key("nodePortIngressCidrs")), f"'loadBalancer'/{list(ingress_cidrs)}",
-            "behind the load balancer the nodePort admits the load balancer's security group only; "
-            "list the clients in loadBalancerIngressCidrs and leave nodePortIngressCidrs empty",
-        )
+    _check_clients_come_through_the_load_balancer(read, exposure, ingress_cidrs)
     lb_cidrs = read.string_list(
         key("loadBalancerIngressCidrs"), _is_cidr, CIDR_ACCEPTED, min_items=1, max_items=SOURCE_BLOCKS_PER_GROUP,
     )
@@ -833,10 +811,7 @@ def parse(
         "must be empty (plain TCP on the load balancer's own DNS name) or a fully qualified lowercase "
         "domain name such as api.example.com (no wildcard, no trailing dot)",
     )
-    if read.ok(key("domainName")) and len(domain_name) > ACM_FIRST_NAME_MAX:
-        read.fail(key("domainName"), domain_name,
-                  f"is {len(domain_name)} characters; ACM issues no certificate whose first name is over "
-                  f"{ACM_FIRST_NAME_MAX} (RequestCertificate's DomainName): use a shorter name")
+    _check_acm_can_certify(read, domain_name)
     image_digest = read.string(
         key("imageDigest"), lambda v: v == "" or IMAGE_DIGEST.fullmatch(v) is not None,
         "must be empty (build app/ and run that image) or an image digest of the stack's repository: "
@@ -849,24 +824,11 @@ def parse(
                   "uppercase letters or digits" + ("; drop the /hostedzone/ prefix" if v.startswith("/hostedzone/")
                                                    else ""),
     )
-    if read.ok(key("domainName"), key("hostedZoneId")) and bool(domain_name) != bool(hosted_zone_id):
-        read.problem(
-            (key("domainName"), key("hostedZoneId")), f"{domain_name!r}/{hosted_zone_id!r}",
-            "set both (the certificate is validated and the alias record made in that hosted zone) or neither",
-        )
-    if domain_name and exposure == "nodePort":
-        read.problem(
-            (key("exposure"), key("domainName")), f"'nodePort'/{domain_name!r}",
-            "a domain name is served by the load balancer: set exposure to loadBalancer, or leave domainName empty",
-        )
+    _check_domain_has_its_zone_and_load_balancer(read, domain_name, hosted_zone_id, exposure)
     pod_autoscaling = read.boolean(key("podAutoscaling"))
     max_replicas = read.integer(key("maxReplicas"), 1, 100)
-    if pod_autoscaling and read.ok(key("replicas"), key("maxReplicas")) and max_replicas <= replicas:
-        read.problem(
-            (key("replicas"), key("maxReplicas")), f"{replicas}/{max_replicas}",
-            "the autoscaler runs from replicas up to maxReplicas: maxReplicas must be greater "
-            "(or turn podAutoscaling off for a fixed count)",
-        )
+    if pod_autoscaling:
+        _check_the_autoscaler_has_room(read, replicas, max_replicas)
     target_cpu = read.integer(key("targetCpuUtilizationPercent"), *TARGET_CPU_UTILIZATION_RANGE)
     metrics_collection = read.boolean(key("metricsCollection"))
     container_insights = read.boolean(key("containerInsights"))
@@ -883,15 +845,8 @@ def parse(
             "containerInsights on, or leave alarmEmails empty",
         )
     node_autoscaling = read.boolean(key("nodeAutoscaling"))
-    if node_autoscaling and read.ok(key("kubernetesVersion")):
-        release = autoscaler_releases.RELEASES.get(kubernetes_version)
-        if release is None or release.digest is None:
-            read.problem(
-                (key("nodeAutoscaling"), key("kubernetesVersion")), f"true/{kubernetes_version!r}",
-                "the Cluster Autoscaler's minor must match the cluster's, and no release of it is pinned by "
-                f"digest for Kubernetes {kubernetes_version} (catalog/cluster-autoscaler.json): pin one, "
-                "or turn nodeAutoscaling off",
-            )
+    if node_autoscaling:
+        _check_an_autoscaler_release_is_pinned(read, kubernetes_version)
     cpu_request = _quantity(read, key("cpuRequest"), cpu_millicores, CPU_REQUEST_MILLICORES, _show_cpu, "250m or 1")
     cpu_limit = _quantity(read, key("cpuLimit"), cpu_millicores, CPU_LIMIT_MILLICORES, _show_cpu, "500m or 2")
     memory_request = _quantity(read, key("memoryRequest"), memory_bytes, MEMORY_REQUEST_BYTES, _show_memory, "128Mi or 1Gi")
@@ -1149,6 +1104,98 @@ def _check_one_entry_per_principal(read: _Reader, principal_lists: Mapping[str, 
             read.problem(tuple(f"{PROJECT}:{name}" for name in principal_lists), ", ".join(sorted(colliding)),
                          "these principals differ only in characters an access entry's name cannot hold; "
                          "rename one of them")
+
+
+def _check_kubernetes_version(read: _Reader, kubernetes_version: str, upgrade_policy: str,
+                              today: datetime.date | None) -> list[str]:
+    """Refuses a version EKS does not run on `today` (or the upgrade policy it cannot have); returns
+    the calendar's warnings."""
+    if not read.ok(f"{PROJECT}:kubernetesVersion"):
+        return []
+    problems, warnings = eks_versions.check(
+        kubernetes_version, today or eks_versions.utc_today(),
+        upgrade_policy if upgrade_policy in eks_versions.SUPPORT_TYPES else None,
+    )
+    for problem in problems:
+        read.fail(f"{PROJECT}:kubernetesVersion", kubernetes_version, problem)
+    return warnings
+
+
+def _check_private_nodes_have_a_nat_gateway(read: _Reader, nat_strategy: str, node_subnets: str) -> None:
+    if nat_strategy == "None" and node_subnets == "private":
+        read.problem(
+            (f"{PROJECT}:natGatewayStrategy", f"{PROJECT}:nodeSubnets"), "'None'/'private'",
+            "nodes in private subnets need a NAT gateway to pull images and reach the upstream: "
+            "choose Single or OnePerAz, or put the nodes in public subnets",
+        )
+
+
+def _check_clients_come_through_the_load_balancer(read: _Reader, exposure: str, ingress_cidrs: tuple[str, ...]) -> None:
+    if exposure == "loadBalancer" and ingress_cidrs:
+        read.problem(
+            (f"{PROJECT}:exposure", f"{PROJECT}:nodePortIngressCidrs"), f"'loadBalancer'/{list(ingress_cidrs)}",
+            "behind the load balancer the nodePort admits the load balancer's security group only; "
+            "list the clients in loadBalancerIngressCidrs and leave nodePortIngressCidrs empty",
+        )
+
+
+def _check_vpc_avoids_the_docker_bridge(read: _Reader, vpc_cidr: str) -> None:
+    if read.ok(f"{PROJECT}:vpcCidr") and ipaddress.IPv4Network(vpc_cidr).overlaps(DOCKER_BRIDGE):
+        read.fail(f"{PROJECT}:vpcCidr", vpc_cidr,
+                  f"overlaps {DOCKER_BRIDGE}, Docker's default bridge: a machine running Docker (the CI "
+                  "runner, a laptop on the VPN) sends packets for it to its own bridge; choose another block")
+
+
+def _check_the_autoscaler_has_room(read: _Reader, replicas: int, max_replicas: int) -> None:
+    if read.ok(f"{PROJECT}:replicas", f"{PROJECT}:maxReplicas") and max_replicas <= replicas:
+        read.problem(
+            (f"{PROJECT}:replicas", f"{PROJECT}:maxReplicas"), f"{replicas}/{max_replicas}",
+            "the autoscaler runs from replicas up to maxReplicas: maxReplicas must be greater "
+            "(or turn podAutoscaling off for a fixed count)",
+        )
+
+
+def _refuse_undeclared_keys(read: _Reader, raw: Mapping[str, str | None]) -> None:
+    for name in sorted(set(raw) - set(CONFIG_KEYS)):
+        close = difflib.get_close_matches(name, CONFIG_KEYS, n=1)
+        read.fail(f"{PROJECT}:{name}", raw[name],
+                  f"is not a key of this project (Pulumi.yaml declares every key); did you mean {PROJECT}:{close[0]}?"
+                  if close else "is not a key of this project (Pulumi.yaml declares every key)")
+
+
+def _check_an_autoscaler_release_is_pinned(read: _Reader, kubernetes_version: str) -> None:
+    if not read.ok(f"{PROJECT}:kubernetesVersion"):
+        return
+    release = autoscaler_releases.RELEASES.get(kubernetes_version)
+    if release is None or release.digest is None:
+        read.problem(
+            (f"{PROJECT}:nodeAutoscaling", f"{PROJECT}:kubernetesVersion"), f"true/{kubernetes_version!r}",
+            "the Cluster Autoscaler's minor must match the cluster's, and no release of it is pinned by "
+            f"digest for Kubernetes {kubernetes_version} (catalog/cluster-autoscaler.json): pin one, "
+            "or turn nodeAutoscaling off",
+        )
+
+
+def _check_acm_can_certify(read: _Reader, domain_name: str) -> None:
+    if read.ok(f"{PROJECT}:domainName") and len(domain_name) > ACM_FIRST_NAME_MAX:
+        read.fail(f"{PROJECT}:domainName", domain_name,
+                  f"is {len(domain_name)} characters; ACM issues no certificate whose first name is over "
+                  f"{ACM_FIRST_NAME_MAX} (RequestCertificate's DomainName): use a shorter name")
+
+
+def _check_domain_has_its_zone_and_load_balancer(read: _Reader, domain_name: str, hosted_zone_id: str,
+                                                 exposure: str) -> None:
+    domain, zone = f"{PROJECT}:domainName", f"{PROJECT}:hostedZoneId"
+    if read.ok(domain, zone) and bool(domain_name) != bool(hosted_zone_id):
+        read.problem(
+            (domain, zone), f"{domain_name!r}/{hosted_zone_id!r}",
+            "set both (the certificate is validated and the alias record made in that hosted zone) or neither",
+        )
+    if domain_name and exposure == "nodePort":
+        read.problem(
+            (f"{PROJECT}:exposure", domain), f"'nodePort'/{domain_name!r}",
+            "a domain name is served by the load balancer: set exposure to loadBalancer, or leave domainName empty",
+        )
 
 
 def _log_retention_days(read: _Reader, name: str) -> int:

@@ -104,6 +104,35 @@ def _referenced_roles(resource, key: str, roles: Mapping[str, Any]) -> set[str]:
     return found
 
 
+def _judge_role_attachment(resource: Any, roles: dict[str, Any], node_roles: set[str],
+                           attached: dict[str, list[Any]], problems: dict[str, list[str]]) -> None:
+    """What `resource` attaches to a node role: managed policy ARNs into `attached` (judged with the
+    role's own list), anything a node role may never carry straight into `problems`."""
+    kind = resource.resource_type
+    if kind == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+        targets, arns = _referenced_roles(resource, "role", roles), [resource.props.get("policyArn")]
+    elif kind == "aws:iam/policyAttachment:PolicyAttachment":
+        targets, arns = _referenced_roles(resource, "roles", roles), [resource.props.get("policyArn")]
+    elif kind == "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive":
+        for urn in _referenced_roles(resource, "roleName", roles) & node_roles:
+            problems[urn] += [f"{_policy_shown(a)} (in {resource.name!r})"
+                              for a in _seq(resource.props.get("policyArns")) if not _allowed_node_policy(a)]
+        return
+    elif kind == "aws:iam/rolePolicy:RolePolicy":
+        for urn in _referenced_roles(resource, "role", roles) & node_roles:
+            problems[urn].append(f"inline policy {resource.name!r}")
+        return
+    elif kind == "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive":
+        for urn in _referenced_roles(resource, "roleName", roles) & node_roles:
+            if _seq(resource.props.get("policyNames")):
+                problems[urn].append(f"inline policies {list(_strings(resource.props.get('policyNames')))}")
+        return
+    else:
+        return
+    for urn in targets & node_roles:
+        attached[urn] += arns
+
+
 def _node_role_least_privilege(args: StackValidationArgs, report: ReportViolation) -> None:
     roles = {r.urn: r for r in args.resources if r.resource_type == ROLE}
     node_roles = {urn for urn, role in roles.items() if _trusts_ec2(role.props)}
@@ -114,29 +143,7 @@ def _node_role_least_privilege(args: StackValidationArgs, report: ReportViolatio
     attached: dict[str, list[Any]] = {urn: [] for urn in node_roles}
     problems: dict[str, list[str]] = {urn: [] for urn in node_roles}
     for resource in args.resources:
-        kind = resource.resource_type
-        if kind == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
-            targets, arns = _referenced_roles(resource, "role", roles), [resource.props.get("policyArn")]
-        elif kind == "aws:iam/policyAttachment:PolicyAttachment":
-            targets, arns = _referenced_roles(resource, "roles", roles), [resource.props.get("policyArn")]
-        elif kind == "aws:iam/rolePolicyAttachmentsExclusive:RolePolicyAttachmentsExclusive":
-            for urn in _referenced_roles(resource, "roleName", roles) & node_roles:
-                problems[urn] += [f"{_policy_shown(a)} (in {resource.name!r})"
-                                  for a in _seq(resource.props.get("policyArns")) if not _allowed_node_policy(a)]
-            continue
-        elif kind == "aws:iam/rolePolicy:RolePolicy":
-            for urn in _referenced_roles(resource, "role", roles) & node_roles:
-                problems[urn].append(f"inline policy {resource.name!r}")
-            continue
-        elif kind == "aws:iam/rolePoliciesExclusive:RolePoliciesExclusive":
-            for urn in _referenced_roles(resource, "roleName", roles) & node_roles:
-                if _seq(resource.props.get("policyNames")):
-                    problems[urn].append(f"inline policies {list(_strings(resource.props.get('policyNames')))}")
-            continue
-        else:
-            continue
-        for urn in targets & node_roles:
-            attached[urn] += arns
+        _judge_role_attachment(resource, roles, node_roles, attached, problems)
 
     for urn in sorted(node_roles):
         role = roles[urn]

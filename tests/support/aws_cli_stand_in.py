@@ -96,6 +96,24 @@ def price_list(products: list[dict], service_code: str, filters: list[dict]) -> 
     return answer
 
 
+def result_items(scenario: dict, operation: str, options: dict) -> list:
+    """Every item the operation answers, before --max-items pages them."""
+    if operation == "describe-cluster-versions":
+        items = []
+        for entry in scenario["clusterVersions"]:
+            entry = dict(entry)
+            for key in TIMESTAMPS:
+                if isinstance(entry.get(key), (int, float)):
+                    entry[key] = iso(entry[key], scenario.get("utcOffsetHours", -8))
+            items.append(entry)
+        return items
+    if operation == "get-products":
+        return price_list(scenario.get("products", []), options.get("--service-code", ""),
+                          json.loads(options.get("--filters", "[]")))
+    name = options.get("--addon-name")
+    return [addon for addon in scenario["addons"] if name is None or addon["addonName"] == name]
+
+
 def main() -> None:
     scenario = json.loads(open(os.environ["AWS_STAND_IN_SCENARIO"], encoding="utf-8").read())
     _, operation, options = parse(sys.argv[1:])
@@ -126,21 +144,7 @@ def main() -> None:
                 sys.stdout.write("<html><body>Service Unavailable</body></html>\n")
                 sys.exit(0)
 
-    if operation == "describe-cluster-versions":
-        items = []
-        for entry in scenario["clusterVersions"]:
-            entry = dict(entry)
-            for key in TIMESTAMPS:
-                if isinstance(entry.get(key), (int, float)):
-                    entry[key] = iso(entry[key], scenario.get("utcOffsetHours", -8))
-            items.append(entry)
-    elif operation == "get-products":
-        items = price_list(scenario.get("products", []), options.get("--service-code", ""),
-                           json.loads(options.get("--filters", "[]")))
-    else:
-        name = options.get("--addon-name")
-        items = [addon for addon in scenario["addons"] if name is None or addon["addonName"] == name]
-
+    items = result_items(scenario, operation, options)
     answer: dict = {result_key: items}
     if "--max-items" in options:
         size = int(options["--max-items"])

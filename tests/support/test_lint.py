@@ -23,3 +23,11 @@ def test_ruff_with_the_projects_settings_reports_an_unused_import(tmp_path):
     (tmp_path / "module.py").write_text("import os\n")
     result = ruff("check", "--output-format", "concise", ".", cwd=tmp_path)
     assert result.returncode == 1 and "F401" in result.stdout
+
+
+def test_ruff_with_the_projects_settings_caps_a_functions_complexity_at_15(tmp_path):
+    (tmp_path / "pyproject.toml").write_text((tools.REPO_ROOT / "pyproject.toml").read_text())
+    branches = "".join(f"    if x == {n}:\n        return {n}\n" for n in range(15))
+    (tmp_path / "module.py").write_text(f"def sixteen_paths(x):\n{branches}    return -1\n")
+    result = ruff("check", "--output-format", "concise", ".", cwd=tmp_path)
+    assert result.returncode == 1 and "C901 `sixteen_paths` is too complex (16 > 15)" in result.stdout
