@@ -288,71 +288,27 @@ def check(
     `rows` defaults to the catalog (`ops catalog check` passes another checkout's).
     """
     rows = VERSIONS if rows is None else rows
-    by_version = {row.version: row for row in rows}
     problems: list[str] = []
     warnings: list[str] = []
-    accepted = ", ".join(accepted_versions(today, rows)) or "none"
-    row = by_version.get(version)
+    row = {row.version: row for row in rows}.get(version)
     status = row_status(row, today)
-
     if support_type is not None and support_type not in SUPPORT_TYPES:
         problems.append(
             f"upgrade policy {support_type!r} is not an EKS support type: use one of {', '.join(SUPPORT_TYPES)}"
         )
-
-    if status == UNKNOWN:
-        if row is None:
-            problems.append(
-                f"Kubernetes {version} is not an EKS version this program knows; "
-                f"accepted on {today.isoformat()}: {accepted}"
-            )
-        else:
-            problems.append(
-                f"Kubernetes {version} is not offered by EKS before {row.released.isoformat()}; "
-                f"accepted on {today.isoformat()}: {accepted}"
-            )
-        return problems, warnings
-    assert row is not None  # row_status is UNKNOWN for a version the table lacks
-
-    if status == ENDED:
-        problems.append(
-            f"Kubernetes {version} reached the end of EKS extended support on "
-            f"{row.end_of_extended_support.isoformat()}: EKS no longer creates clusters on it and "
-            f"upgrades existing ones at any time; accepted on {today.isoformat()}: {accepted}"
-        )
-        return problems, warnings
-
+    refusal = _not_runnable(version, row, status, today, rows)
+    if refusal is not None or row is None:
+        return problems + ([refusal] if refusal else []), warnings
     if status == EXTENDED:
-        extra = (EXTENDED_USD_PER_CLUSTER_HOUR - STANDARD_USD_PER_CLUSTER_HOUR) * _HOURS_PER_MONTH
-        standard = [r for r in rows if row_status(r, today) == STANDARD]
-        advice = f"; {standard[-1].version} is in standard support until " \
-                 f"{standard[-1].end_of_standard_support.isoformat()}" if standard else ""
-        warnings.append(
-            f"Kubernetes {version} left EKS standard support on "
-            f"{row.end_of_standard_support.isoformat()}: since then its control plane is billed "
-            f"extended support, ${EXTENDED_USD_PER_CLUSTER_HOUR:.2f} per cluster-hour instead of "
-            f"${STANDARD_USD_PER_CLUSTER_HOUR:.2f} (about ${extra:.0f} a month more), until EKS "
-            f"upgrades it after {row.end_of_extended_support.isoformat()}{advice}"
-        )
+        warnings.append(_extended_support_warning(version, row, today, rows))
         if support_type == "STANDARD":
             problems.append(
                 f"upgrade policy STANDARD with Kubernetes {version}: the version is already in "
                 "extended support, and EKS cannot disable extended support once a cluster has "
                 "entered it; upgrade the version or use EXTENDED"
             )
-
-    days_left = (row.end_of_standard_support - today).days
-    if status == STANDARD and days_left <= STANDARD_SUPPORT_NOTICE_DAYS:
-        newer = [r.version for r in rows if (minor(r.version) or 0) > (minor(version) or 0)
-                 and row_status(r, today) == STANDARD]
-        advice = f"; upgrade to {newer[0]} before then" if newer else ""
-        warnings.append(
-            f"Kubernetes {version} leaves EKS standard support on {row.end_of_standard_support.isoformat()}, "
-            f"in {days_left} day{'s' if days_left != 1 else ''}: from then its control plane is billed "
-            f"${EXTENDED_USD_PER_CLUSTER_HOUR:.2f} per cluster-hour, or EKS upgrades it under the STANDARD "
-            f"upgrade policy{advice}"
-        )
-
+    if status == STANDARD and (row.end_of_standard_support - today).days <= STANDARD_SUPPORT_NOTICE_DAYS:
+        warnings.append(_leaving_standard_support_warning(version, row, today, rows))
     missing = row.addons.missing(INSTALLED_ADDONS)
     if missing:
         warnings.append(
@@ -361,4 +317,49 @@ def check(
             "AWS moves its default; `python -m ops catalog refresh` pins it"
         )
     return problems, warnings
+
+
+def _not_runnable(version: str, row: EksVersion | None, status: str, today: _dt.date,
+                  rows: tuple[EksVersion, ...]) -> str | None:
+    """Why EKS runs no cluster on `version` on `today`, if it does not: unknown, not yet, or ended."""
+    if status not in (UNKNOWN, ENDED):
+        return None
+    accepted = ", ".join(accepted_versions(today, rows)) or "none"
+    if row is None:
+        return (f"Kubernetes {version} is not an EKS version this program knows; "
+                f"accepted on {today.isoformat()}: {accepted}")
+    if status == UNKNOWN:
+        return (f"Kubernetes {version} is not offered by EKS before {row.released.isoformat()}; "
+                f"accepted on {today.isoformat()}: {accepted}")
+    return (f"Kubernetes {version} reached the end of EKS extended support on "
+            f"{row.end_of_extended_support.isoformat()}: EKS no longer creates clusters on it and "
+            f"upgrades existing ones at any time; accepted on {today.isoformat()}: {accepted}")
+
+
+def _extended_support_warning(version: str, row: EksVersion, today: _dt.date, rows: tuple[EksVersion, ...]) -> str:
+    extra = (EXTENDED_USD_PER_CLUSTER_HOUR - STANDARD_USD_PER_CLUSTER_HOUR) * _HOURS_PER_MONTH
+    standard = [r for r in rows if row_status(r, today) == STANDARD]
+    advice = f"; {standard[-1].version} is in standard support until " \
+             f"{standard[-1].end_of_standard_support.isoformat()}" if standard else ""
+    return (
+        f"Kubernetes {version} left EKS standard support on "
+        f"{row.end_of_standard_support.isoformat()}: since then its control plane is billed "
+        f"extended support, ${EXTENDED_USD_PER_CLUSTER_HOUR:.2f} per cluster-hour instead of "
+        f"${STANDARD_USD_PER_CLUSTER_HOUR:.2f} (about ${extra:.0f} a month more), until EKS "
+        f"upgrades it after {row.end_of_extended_support.isoformat()}{advice}"
+    )
+
+
+def _leaving_standard_support_warning(version: str, row: EksVersion, today: _dt.date,
+                                      rows: tuple[EksVersion, ...]) -> str:
+    days_left = (row.end_of_standard_support - today).days
+    newer = [r.version for r in rows if (minor(r.version) or 0) > (minor(version) or 0)
+             and row_status(r, today) == STANDARD]
+    advice = f"; upgrade to {newer[0]} before then" if newer else ""
+    return (
+        f"Kubernetes {version} leaves EKS standard support on {row.end_of_standard_support.isoformat()}, "
+        f"in {days_left} day{'s' if days_left != 1 else ''}: from then its control plane is billed "
+        f"${EXTENDED_USD_PER_CLUSTER_HOUR:.2f} per cluster-hour, or EKS upgrades it under the STANDARD "
+        f"upgrade policy{advice}"
+    )
 
