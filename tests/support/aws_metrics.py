@@ -10,9 +10,9 @@ receiver/awscontainerinsightreceiver/internal/stores/podstore.go, addPodOwnersAn
 AWS/NetworkELB: the Network Load Balancer user guide, "CloudWatch metrics for your Network Load
 Balancer" (load-balancer-cloudwatch-metrics), its metrics and dimensions tables.
 
-A live stack is checked against the same facts by `python -m ops verify`, which asks CloudWatch
-(`list-metrics --recently-active PT3H`) for each metric the alarms read under the stack's own
-dimensions.
+On a live stack, `python -m ops verify` asks CloudWatch whether Container Insights reports the
+stack's namespace (`list-metrics --recently-active PT3H` for namespace_number_of_running_pods);
+it does not re-check each widget's metric.
 """
 
 from __future__ import annotations
