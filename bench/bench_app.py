@@ -16,10 +16,14 @@ with nothing but a 2-core box. Each server gets the same phases, `--seconds` eac
 - mixed: per request 94.5 % one of 25 hot topics, 5 % one of 100 warm topics, 0.5 % a topic
   never asked before (each costs a 50 ms upstream call).
 
-Targets (issue 12): hot >= 25,000 requests/s, p99 <= 15 ms and >= 0.5x the trivial app;
-hot p99 <= 20 ms while 16 wait; mixed p99 <= upstream latency + 15 ms; < 20 upstream calls
-per 1,000 requests. Everything started is stopped, whatever happens. The servers' stdout
-(access log) goes to /dev/null: at these rates it would be gigabytes.
+Targets (issue 22): hot >= 0.6x the trivial app in the same run and p99 <= 15 ms; hot p99 <=
+20 ms while 16 wait; mixed p99 <= upstream latency + 15 ms; < 20 upstream calls per 1,000
+requests; no errors. Everything started is stopped, whatever happens.
+
+What production runs: the backend gets the stack's defaults from Pulumi.yaml (workers, threads,
+log level, cache...), and its stdout, the access log, goes to a pipe a reader drains line by line,
+as the container runtime reads a pod's stdout (never /dev/null). Each server's resident memory
+(its processes together) is read after its last phase.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import settings  # noqa: E402
+from ops.offline import harness  # noqa: E402
 from tests.app.app_server import AppServer  # noqa: E402
 from tests.support.fake_upstream import FakeUpstream  # noqa: E402
 
@@ -47,9 +53,8 @@ UPSTREAM_DELAY = 0.05
 SLOW_DELAY = 2.0
 SLOW_IN_FLIGHT = 16
 
-TARGET_RPS = 25_000
 TARGET_HOT_P99_MS = 15
-TARGET_VS_TRIVIAL = 0.5
+TARGET_VS_TRIVIAL = 0.6
 TARGET_SLOW_P99_MS = 20
 TARGET_MIXED_P99_MS = UPSTREAM_DELAY * 1000 + 15
 TARGET_UPSTREAM_PER_1000 = 20
@@ -120,6 +125,29 @@ class Phase:
 class Result:
     name: str
     phases: dict[str, Phase] = field(default_factory=dict)
+    rss_mb: float = 0.0
+    log_lines: int = 0
+
+
+def stack_default_environment() -> dict[str, str]:
+    """The backend's environment as a stack with Pulumi.yaml's defaults gives it (the upstream aside)."""
+    schema = harness.project_config_schema()
+    return {variable: str(schema[key]["default"]) for key, variable in settings.BACKEND_ENVIRONMENT.items()
+            if key != "upstreamUrl" and "default" in schema.get(key, {})}
+
+
+class _LogReader:
+    """Drains a server's stdout pipe line by line, as the container runtime reads a pod's."""
+
+    def __init__(self, pipe) -> None:
+        self.lines = 0
+        self._pipe = pipe
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for _ in self._pipe:
+            self.lines += 1
 
 
 def main() -> int:
@@ -145,7 +173,9 @@ def main() -> int:
         delay_seconds=UPSTREAM_DELAY,
         topic_delay=lambda topic: SLOW_DELAY if topic.startswith("slow-") else UPSTREAM_DELAY,
     ) as upstream:
-        base_env = {"UPSTREAM_URL": upstream.url, "WEB_CONCURRENCY": "2", "LOG_LEVEL": "WARNING"}
+        base_env = {**stack_default_environment(), "UPSTREAM_URL": upstream.url}
+        print("backend environment (the stack's defaults): "
+              + ", ".join(f"{k}={v}" for k, v in sorted(base_env.items()) if k != "UPSTREAM_URL"))
         results.append(_measure_server(args, Path(tmp), upstream, "granian", base_env, None))
         results.append(_measure_trivial(args, Path(tmp), base_env))
         if gthread:
@@ -162,13 +192,16 @@ def main() -> int:
 def _measure_server(args, tmp: Path, upstream: FakeUpstream, name: str, env: dict,
                     command: list[str] | None) -> Result:
     result = Result(name)
-    with AppServer(tmp / name, env, command=command, name=name, stdout=subprocess.DEVNULL) as server:
+    with AppServer(tmp / name, env, command=command, name=name, stdout=subprocess.PIPE) as server:
+        log = _LogReader(server.process.stdout)
         # Every worker caches every hot topic before anything is measured.
         _wrk(args, server, "hot", "warm", 2)
         result.phases["hot"] = _phase(args, server, upstream, "hot", "hot")
         with _SlowClients(server.port, SLOW_IN_FLIGHT):
             result.phases["hot while 16 wait"] = _phase(args, server, upstream, "hot", "slow")
         result.phases["mixed"] = _phase(args, server, upstream, "mixed", "mixed")
+        result.rss_mb = _process_tree_rss_mb(server.process.pid)
+        result.log_lines = log.lines
     return result
 
 
@@ -179,9 +212,12 @@ def _measure_trivial(args, tmp: Path, env: dict) -> Result:
                "s.APP_TARGET = 'trivial_wsgi:app'; sys.exit(s.main())" % str(ROOT / "bench")]
     result = Result("trivial app on granian")
     with AppServer(tmp / "trivial", {**env, "PYTHONPATH": str(ROOT / "bench")}, command=command,
-                   name="trivial", stdout=subprocess.DEVNULL, ready_path="/") as server:
+                   name="trivial", stdout=subprocess.PIPE, ready_path="/") as server:
+        log = _LogReader(server.process.stdout)
         _wrk(args, server, "hot", "warm", 1)
         result.phases["hot"] = _phase(args, server, None, "hot", "trivial")
+        result.rss_mb = _process_tree_rss_mb(server.process.pid)
+        result.log_lines = log.lines
     return result
 
 
@@ -254,6 +290,21 @@ class _SlowClients:
                 conn.close()
 
 
+def _process_tree_rss_mb(main_pid: int) -> float:
+    """Resident memory of the server's main process and its workers, in MB."""
+    total_kb = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = dict(line.split(":", 1) for line in (entry / "status").read_text().splitlines() if ":" in line)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if main_pid in (int(entry.name), int(status.get("PPid", "0").strip() or 0)):
+            total_kb += int(status.get("VmRSS", "0 kB").split()[0])
+    return total_kb / 1000
+
+
 def _process_tree_cpu_seconds(main_pid: int) -> float:
     """CPU seconds of the server's main process and its workers (its direct children)."""
     total = 0.0
@@ -282,8 +333,7 @@ def report(args, results: list[Result]) -> None:
         return phase.upstream_calls / max(phase.requests, 1) * 1000
 
     rows = [
-        ("hot: requests/s", f">= {TARGET_RPS:,}", lambda r: r.phases["hot"].rps, "{:,.0f}",
-         lambda v: v >= TARGET_RPS),
+        ("hot: requests/s", "", lambda r: r.phases["hot"].rps, "{:,.0f}", None),
         ("hot: p99 ms", f"<= {TARGET_HOT_P99_MS}", lambda r: r.phases["hot"].p99_ms, "{:.1f}",
          lambda v: v <= TARGET_HOT_P99_MS),
         ("hot: x trivial app's requests/s", f">= {TARGET_VS_TRIVIAL}", lambda r: r.phases["hot"].rps / ceiling,
@@ -297,13 +347,18 @@ def report(args, results: list[Result]) -> None:
         ("hot: server CPU us / request", "", lambda r: r.phases["hot"].server_cpu_us, "{:.0f}", None),
         ("hot: p50 ms", "", lambda r: r.phases["hot"].p50_ms, "{:.2f}", None),
         ("mixed: requests/s", "", lambda r: r.phases["mixed"].rps, "{:,.0f}", None),
+        ("errors, all phases", "0", lambda r: sum(p.errors for p in r.phases.values()), "{:,.0f}",
+         lambda v: v == 0),
+        ("resident memory MB (all processes)", "", lambda r: r.rss_mb, "{:.0f}", None),
+        ("access log lines read", "", lambda r: r.log_lines, "{:,.0f}", None),
     ]
     print(f"\nload: wrk {args.wrk_threads} threads x {args.connections} connections, {args.seconds} s per "
           f"phase, on {os.cpu_count()} cores shared with the servers; upstream +{UPSTREAM_DELAY * 1000:g} ms "
           f"({SLOW_DELAY:g} s for slow topics)")
     print(f"trivial WSGI app on granian (same settings): {ceiling:,.0f} requests/s, "
-          f"p99 {trivial.phases['hot'].p99_ms:.1f} ms\n")
-    header = f"{'':34} {'target':>10} {'granian 2x32':>16}"
+          f"p99 {trivial.phases['hot'].p99_ms:.1f} ms, {trivial.phases['hot'].server_cpu_us:.0f} us CPU/request, "
+          f"{trivial.rss_mb:.0f} MB resident\n")
+    header = f"{'':34} {'target':>10} {'granian':>16}"
     if gthread:
         header += f" {'gthread 2x8':>16}"
     print(header)
