@@ -15,9 +15,8 @@ import settings
 import zones
 from components.alerting import Alerting, AlertingArgs, Workspace
 from components.cluster import Cluster, ClusterArgs
-from components.container_insights import LOG_GROUP_KINDS as CONTAINER_INSIGHTS_LOG_GROUPS
 from components.container_insights import ContainerInsights, ContainerInsightsArgs
-from components.container_insights import log_group_name as container_insights_log_group
+from components.container_insights import log_group_names as container_insights_log_groups
 from components.dashboard import Dashboard, DashboardArgs
 from components.exposure import NodePortAccess, NodePortAccessArgs
 from components.front_door import FrontDoor, FrontDoorArgs
@@ -47,8 +46,7 @@ cluster_access = access.cluster_access(config)
 creator_tag = access.creator_tag_value(cluster_access.creator_arn)
 control_plane_logs.refuse_a_group_left_after_a_destroy(
     config.cluster_name, config.region,
-    [container_insights_log_group(config.cluster_name, kind) for kind in CONTAINER_INSIGHTS_LOG_GROUPS]
-    if config.container_insights else ())
+    container_insights_log_groups(config.cluster_name) if config.container_insights else ())
 pinned_tags = image_pin.pinned_image_tags(config.repository_name, config.image_digest) if config.image_digest else ()
 availability_zones = zones.zones_offering(config.node_instance_types, config.availability_zone_count)
 

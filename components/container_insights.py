@@ -44,6 +44,11 @@ def log_group_name(cluster_name: str, kind: str) -> str:
     return f"/aws/containerinsights/{cluster_name}/{kind}"
 
 
+def log_group_names(cluster_name: str) -> list[str]:
+    """The four groups the add-on writes to for this cluster, LOG_GROUP_KINDS' order."""
+    return [log_group_name(cluster_name, kind) for kind in LOG_GROUP_KINDS]
+
+
 @dataclass
 class ContainerInsightsArgs:
     cluster_name: pulumi.Input[str]

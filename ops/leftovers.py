@@ -22,8 +22,8 @@ from typing import Callable
 import yaml
 
 import settings
-from components.container_insights import LOG_GROUP_KINDS
-from components.container_insights import log_group_name as container_insights_group
+import control_plane_logs
+from components import container_insights
 from ops import EXIT_FAILED, EXIT_OK
 from ops.catalog import AWS_TIMEOUT_SECONDS, PROJECT_DIR, CallFailed, aws
 
@@ -31,13 +31,9 @@ DEFAULT_WATCH_SECONDS = 600
 DEFAULT_INTERVAL_SECONDS = 30
 
 
-def log_group_name(cluster_name: str) -> str:
-    return f"/aws/eks/{cluster_name}/cluster"
-
-
 def stack_log_groups(cluster_name: str) -> list[str]:
     """Every log group a stack of this cluster name owns, Container Insights' included."""
-    return [log_group_name(cluster_name)] + [container_insights_group(cluster_name, kind) for kind in LOG_GROUP_KINDS]
+    return [control_plane_logs.log_group_name(cluster_name), *container_insights.log_group_names(cluster_name)]
 
 
 def _exists(name: str, region: str) -> bool:
