@@ -42,9 +42,12 @@ def refuse_a_group_left_after_a_destroy(cluster_name: str, region: str, containe
         return  # the stack is up: its groups are in its state
     writers = {log_group_name(cluster_name): "EKS", **{name: "the CloudWatch agent or Fluent Bit"
                                                       for name in container_insights_groups}}
+    # One listing per folder the names share (/aws/eks/<cluster>/, /aws/containerinsights/<cluster>/);
+    # a prefix also matches longer names, so only an exact name collides.
+    existing = {found for folder in sorted({name.rsplit("/", 1)[0] + "/" for name in writers})
+                for found in aws.cloudwatch.get_log_groups(log_group_name_prefix=folder).log_group_names or []}
     for name, writer in writers.items():
-        # The prefix also matches longer names; only the exact one collides.
-        if name not in (aws.cloudwatch.get_log_groups(log_group_name_prefix=name).log_group_names or []):
+        if name not in existing:
             continue
         tags = aws.cloudwatch.get_log_group(name=name).tags or {}
         if tags.get(OWNER_TAG) == owner():

@@ -36,9 +36,14 @@ def stack_log_groups(cluster_name: str) -> list[str]:
     return [control_plane_logs.log_group_name(cluster_name), *container_insights.log_group_names(cluster_name)]
 
 
-def _exists(name: str, region: str) -> bool:
-    groups = aws(["logs", "describe-log-groups", "--log-group-name-prefix", name], "logGroups", region)
-    return any(isinstance(group, dict) and group.get("logGroupName") == name for group in groups)
+def _existing(names: list[str], region: str) -> set[str]:
+    """Which of `names` exist: one listing per folder they share (a prefix also matches longer
+    names, so only exact names count)."""
+    found: set[str] = set()
+    for folder in sorted({name.rsplit("/", 1)[0] + "/" for name in names}):
+        groups = aws(["logs", "describe-log-groups", "--log-group-name-prefix", folder], "logGroups", region)
+        found |= {str(group.get("logGroupName")) for group in groups if isinstance(group, dict)}
+    return found & set(names)
 
 
 def _cluster_exists(cluster_name: str, region: str) -> bool:
@@ -73,8 +78,9 @@ def delete_left_group(cluster_name: str, region: str, watch_seconds: float = DEF
     clock = elapsed or (lambda: time.monotonic() - started)
     done = []
     while True:
+        existing = _existing(names, region)
         for name in names:
-            if _exists(name, region):
+            if name in existing:
                 _delete(name, region)
                 done.append(f"deleted {name} (re-created after the destroy) at +{clock():.0f} s")
         if clock() + interval_seconds > watch_seconds:

@@ -95,7 +95,7 @@ def test_nothing_is_deleted_while_a_cluster_of_that_name_exists(account):
 
 def test_a_group_gone_between_the_look_and_the_delete_is_not_an_error(account, monkeypatch):
     account.write(groups=[GROUP], clusters=[])
-    monkeypatch.setattr(leftovers, "_exists", lambda name, region: True)
+    monkeypatch.setattr(leftovers, "_existing", lambda names, region: set(names))
     account.write(groups=[], clusters=[])
     assert leftovers.delete_left_group("backend-on-eks-dev", "us-east-1", watch_seconds=0)[0].startswith("deleted")
 
