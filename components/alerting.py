@@ -105,6 +105,7 @@ class Alerting(pulumi.ComponentResource):
             alarms.append(self._unhealthy_targets_alarm(topic, args.load_balancer_dimensions))
         if args.restart_dimensions is not None:
             alarms.append(self._restarts_alarm(topic, args.restart_dimensions))
+        self.alarm_arns = pulumi.Output.all(*[alarm.arn for alarm in alarms])
         workspace_arn = args.workspace.arn if args.workspace else None
         # The topic's whole policy: who may publish is named by source (the confused-deputy
         # conditions AMP's and CloudWatch's guides give); the account's own principals keep what
@@ -112,7 +113,7 @@ class Alerting(pulumi.ComponentResource):
         aws.sns.TopicPolicy(
             f"{name}-topic-policy",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, workspace_arn, account, [alarm.arn for alarm in alarms]).apply(
+            policy=pulumi.Output.all(topic.arn, workspace_arn, account, self.alarm_arns).apply(
                 lambda values: json.dumps(_topic_policy(*values))),
             opts=child,
         )
@@ -122,7 +123,6 @@ class Alerting(pulumi.ComponentResource):
         if args.workspace is not None:
             self._rules(args, args.workspace, topic)
         self.topic_arn = topic.arn
-        self.alarm_arns = pulumi.Output.all(*[alarm.arn for alarm in alarms])
         self.alarm_names = pulumi.Output.all(*[alarm.name for alarm in alarms])
         self.register_outputs({"topic_arn": self.topic_arn, "alarm_arns": self.alarm_arns,
                                "alarm_names": self.alarm_names})
