@@ -60,6 +60,10 @@ class Findings:
         self.lines.append(line)
         self.problems.append(line)
 
+    def not_asked(self, line: str) -> None:
+        self.lines.append(line)
+        self.unreachable.append(line)
+
 
 AwsCli = Callable[[list[str], str, float], Any]
 """(arguments after `aws`, region, timeout) -> the JSON it printed; CallFailed otherwise."""
@@ -71,17 +75,17 @@ def check(sources: Sources, timeout: float = 15.0, aws: AwsCli = aws_json,
     steps = []
     if sources.alarm_names:
         steps.append(lambda: _alarms(sources, findings, aws, timeout))
-    if sources.application_log_group:
+    group, endpoint, job = sources.application_log_group, sources.prometheus_endpoint, sources.scrape_job
+    if group:
         steps.append(lambda: _container_insights(sources, findings, aws, timeout))
-        steps.append(lambda: _logs(sources, findings, aws, timeout, now()))
-    if sources.prometheus_endpoint and sources.scrape_job:
-        steps.append(lambda: _prometheus(sources, findings, aws, timeout, http or requests.Session()))
+        steps.append(lambda: _logs(sources, group, findings, aws, timeout, now()))
+    if endpoint and job:
+        steps.append(lambda: _prometheus(sources, endpoint, job, findings, aws, timeout, http or requests.Session()))
     for step in steps:
         try:
             step()
         except (ObservabilityError, CallFailed) as error:
-            findings.lines.append(str(error))
-            findings.unreachable.append(str(error))
+            findings.not_asked(str(error))
     return findings
 
 
@@ -112,9 +116,8 @@ def _container_insights(sources: Sources, findings: Findings, aws: AwsCli, timeo
                          "--addon-name amazon-cloudwatch-observability)")
 
 
-def _logs(sources: Sources, findings: Findings, aws: AwsCli, timeout: float, now: float) -> None:
+def _logs(sources: Sources, group: str, findings: Findings, aws: AwsCli, timeout: float, now: float) -> None:
     # Not describe-log-streams' lastEventTimestamp: CloudWatch updates it eventually, up to an hour late.
-    group = str(sources.application_log_group)  # the step runs only when the stack exports one
     since = int((now - LOG_FRESHNESS_SECONDS) * 1000)
     answer = aws(["logs", "filter-log-events", "--log-group-name", group, "--start-time", str(since),
                   "--filter-pattern", f'{{ $.kubernetes.namespace_name = "{sources.namespace}" }}',
@@ -127,20 +130,21 @@ def _logs(sources: Sources, findings: Findings, aws: AwsCli, timeout: float, now
                          f"{LOG_FRESHNESS_SECONDS // 60} min; Fluent Bit is not shipping the backend's logs")
 
 
-def _prometheus(sources: Sources, findings: Findings, aws: AwsCli, timeout: float, http: requests.Session) -> None:
+def _prometheus(sources: Sources, endpoint: str, job: str, findings: Findings, aws: AwsCli, timeout: float,
+                http: requests.Session) -> None:
     credentials = aws(["configure", "export-credentials", "--format", "process"], sources.region, timeout)
     if not isinstance(credentials, dict) or not credentials.get("AccessKeyId") or not credentials.get("SecretAccessKey"):
         raise ObservabilityError("`aws configure export-credentials` gave no credentials to sign AMP's queries with")
     auth = AWS4Auth(credentials["AccessKeyId"], credentials["SecretAccessKey"], sources.region, "aps",
                     session_token=credentials.get("SessionToken"))
-    endpoint = str(sources.prometheus_endpoint).rstrip("/") + "/"  # the step runs only when exported
-    up = _prometheus_get(http, auth, endpoint + "api/v1/query", {"query": f'up{{job="{sources.scrape_job}"}}'}, timeout)
+    endpoint = endpoint.rstrip("/") + "/"
+    up = _prometheus_get(http, auth, endpoint + "api/v1/query", {"query": f'up{{job="{job}"}}'}, timeout)
     answering = sorted(sample.get("metric", {}).get("pod", "?") for sample in _list(up, "result")
                        if isinstance(sample, dict) and (sample.get("value") or [None, None])[1] == "1")
     if answering:
-        findings.seen(f"metrics: job {sources.scrape_job} scraped from {', '.join(answering)}")
+        findings.seen(f"metrics: job {job} scraped from {', '.join(answering)}")
     else:
-        findings.problem(f"metrics: no pod of job {sources.scrape_job} answers the scraper (no up == 1 in the workspace)")
+        findings.problem(f"metrics: no pod of job {job} answers the scraper (no up == 1 in the workspace)")
     alerts = _prometheus_get(http, auth, endpoint + "api/v1/alerts", {}, timeout)
     firing = sorted({alert.get("labels", {}).get("alertname", "?") for alert in _list(alerts, "alerts")
                      if isinstance(alert, dict) and alert.get("state") == "firing"})
