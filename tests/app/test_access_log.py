@@ -78,3 +78,15 @@ def test_a_flush_with_nothing_queued_writes_nothing(log, writes):
     log.flush()
 
     assert writes == []
+
+
+def test_a_line_with_text_that_has_no_utf_8_is_written_escaped_and_so_are_the_lines_after_it(log, writes):
+    # A lone surrogate is what a server decoding header bytes with surrogateescape would hand over.
+    log({**ENVIRON, "PATH_INFO": "/contents/a", "HTTP_USER_AGENT": "agent-\udcff"}, lambda *args: None)
+    request(log, "/contents/b")
+
+    log.flush()
+
+    lines = [json.loads(line) for chunk in writes for line in chunk.decode().splitlines()]
+    assert [(line["path"], line.get("user_agent")) for line in lines] == [
+        ("/contents/a", "agent-\udcff"), ("/contents/b", None)]
